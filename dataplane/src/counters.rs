@@ -1,0 +1,189 @@
+//! Per-worker counters: packets by outcome and drops by reason.
+//!
+//! Every packet the pipeline gives up on is counted under exactly one
+//! [`DropReason`]. Counters are plain integers owned by one worker (no
+//! atomics, no sharing on the hot path); the I/O layer publishes snapshots
+//! for the main lcore to sum.
+
+/// Why a packet was dropped. Indexes [`WorkerCounters::drops`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum DropReason {
+    /// A header or length field does not fit the bytes that arrived.
+    Malformed = 0,
+    /// IPv4 header checksum does not verify.
+    BadChecksum,
+    /// An IP version, EtherType or protocol the path does not handle.
+    Unsupported,
+    /// No inbound SA has this SPI.
+    NoSa,
+    /// Sequence number already seen (inside the window).
+    Replay,
+    /// Sequence number left of the anti-replay window.
+    ReplayTooOld,
+    /// AEAD authentication failed (ICV mismatch).
+    IcvMismatch,
+    /// ESP padding bytes or pad length are not as RFC 4303 requires.
+    BadPadding,
+    /// The ESP next header (or GRE protocol type) is not one we carry.
+    BadNextHeader,
+    /// The inner packet does not match the tunnel the SA belongs to.
+    TunnelMismatch,
+    /// Outbound sequence numbers are exhausted: the SA needs a rekey.
+    SeqExhausted,
+    /// The destination has no route.
+    NoRoute,
+    /// The route points at a tunnel that does not exist.
+    NoTunnel,
+    /// The tunnel has no outbound SA (not up yet, or being rekeyed).
+    NoOutboundSa,
+    /// TTL or hop limit reached zero while forwarding.
+    TtlExceeded,
+    /// The packet is larger than the path allows.
+    TooBig,
+    /// Not enough headroom or tailroom to encapsulate.
+    NoRoom,
+    /// Addressed to us but not a protocol the dataplane terminates.
+    NotForUs,
+}
+
+impl DropReason {
+    /// Number of reasons; the length of the counter array.
+    pub const COUNT: usize = 18;
+
+    /// Every reason, in index order.
+    pub const ALL: [Self; Self::COUNT] = [
+        Self::Malformed,
+        Self::BadChecksum,
+        Self::Unsupported,
+        Self::NoSa,
+        Self::Replay,
+        Self::ReplayTooOld,
+        Self::IcvMismatch,
+        Self::BadPadding,
+        Self::BadNextHeader,
+        Self::TunnelMismatch,
+        Self::SeqExhausted,
+        Self::NoRoute,
+        Self::NoTunnel,
+        Self::NoOutboundSa,
+        Self::TtlExceeded,
+        Self::TooBig,
+        Self::NoRoom,
+        Self::NotForUs,
+    ];
+
+    /// Stable snake_case name, used as a metrics label.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Malformed => "malformed",
+            Self::BadChecksum => "bad_checksum",
+            Self::Unsupported => "unsupported",
+            Self::NoSa => "no_sa",
+            Self::Replay => "replay",
+            Self::ReplayTooOld => "replay_too_old",
+            Self::IcvMismatch => "icv_mismatch",
+            Self::BadPadding => "bad_padding",
+            Self::BadNextHeader => "bad_next_header",
+            Self::TunnelMismatch => "tunnel_mismatch",
+            Self::SeqExhausted => "seq_exhausted",
+            Self::NoRoute => "no_route",
+            Self::NoTunnel => "no_tunnel",
+            Self::NoOutboundSa => "no_outbound_sa",
+            Self::TtlExceeded => "ttl_exceeded",
+            Self::TooBig => "too_big",
+            Self::NoRoom => "no_room",
+            Self::NotForUs => "not_for_us",
+        }
+    }
+
+    /// Index into the counter array.
+    #[inline]
+    pub const fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// Counters owned by one worker, on their own cache lines.
+#[derive(Clone, Debug, Default)]
+#[repr(C, align(64))]
+pub struct WorkerCounters {
+    /// Packets handed to the pipeline.
+    pub rx_packets: u64,
+    /// Bytes handed to the pipeline.
+    pub rx_bytes: u64,
+    /// Packets the pipeline passed on for transmission.
+    pub tx_packets: u64,
+    /// Bytes passed on for transmission.
+    pub tx_bytes: u64,
+    /// ESP packets decrypted and authenticated.
+    pub esp_decrypted: u64,
+    /// ESP packets sealed.
+    pub esp_encrypted: u64,
+    /// Packets handed to the control plane (IKE, NHRP).
+    pub punted: u64,
+    /// Packets dropped, by reason.
+    pub drops: [u64; DropReason::COUNT],
+}
+
+impl WorkerCounters {
+    /// Counts one drop.
+    #[inline]
+    pub fn drop(&mut self, reason: DropReason) {
+        self.drops[reason.index()] += 1;
+    }
+
+    /// Drops counted for `reason`.
+    pub fn drops_for(&self, reason: DropReason) -> u64 {
+        self.drops[reason.index()]
+    }
+
+    /// All drops together.
+    pub fn total_drops(&self) -> u64 {
+        self.drops.iter().sum()
+    }
+
+    /// Adds `other` into `self` (summing workers).
+    pub fn accumulate(&mut self, other: &Self) {
+        self.rx_packets += other.rx_packets;
+        self.rx_bytes += other.rx_bytes;
+        self.tx_packets += other.tx_packets;
+        self.tx_bytes += other.tx_bytes;
+        self.esp_decrypted += other.esp_decrypted;
+        self.esp_encrypted += other.esp_encrypted;
+        self.punted += other.punted;
+        for (a, b) in self.drops.iter_mut().zip(other.drops.iter()) {
+            *a += *b;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn test_reason_indexes_are_dense() {
+        for (i, r) in DropReason::ALL.iter().enumerate() {
+            assert_eq!(r.index(), i, "{}", r.name());
+        }
+        let mut names: Vec<_> = DropReason::ALL.iter().map(|r| r.name()).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), DropReason::COUNT);
+    }
+
+    #[test]
+    fn test_accumulate() {
+        let mut a = WorkerCounters::default();
+        a.drop(DropReason::Replay);
+        let mut b = WorkerCounters::default();
+        b.drop(DropReason::Replay);
+        b.drop(DropReason::NoSa);
+        b.rx_packets = 3;
+        a.accumulate(&b);
+        assert_eq!(a.drops_for(DropReason::Replay), 2);
+        assert_eq!(a.total_drops(), 3);
+        assert_eq!(a.rx_packets, 3);
+    }
+}
