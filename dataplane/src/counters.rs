@@ -120,8 +120,10 @@ pub struct WorkerCounters {
     pub esp_decrypted: u64,
     /// ESP packets sealed.
     pub esp_encrypted: u64,
-    /// Packets handed to the control plane (IKE, NHRP).
+    /// Packets handed to the control plane (ARP, ND, IKE, NHRP).
     pub punted: u64,
+    /// Packets consumed without reply or error (NAT keepalives).
+    pub consumed: u64,
     /// Packets dropped, by reason.
     pub drops: [u64; DropReason::COUNT],
 }
@@ -152,6 +154,7 @@ impl WorkerCounters {
         self.esp_decrypted += other.esp_decrypted;
         self.esp_encrypted += other.esp_encrypted;
         self.punted += other.punted;
+        self.consumed += other.consumed;
         for (a, b) in self.drops.iter_mut().zip(other.drops.iter()) {
             *a += *b;
         }

@@ -18,8 +18,11 @@ pub mod counters;
 pub mod crypto;
 pub mod esp;
 pub mod fib;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod pipeline;
 pub mod sa_table;
+pub mod tunnel;
 pub mod wire;
 
 /// Maximum number of packets processed together in one burst.

@@ -1,1 +1,400 @@
-//! Placeholder: being written.
+//! The burst pipeline: what a worker core does with every packet it receives.
+//!
+//! `Worker::process_burst` takes up to [`BURST_MAX`] Ethernet frames from one
+//! port and decides, for each, an [`Action`]: transmit (the frame in the
+//! buffer has been rewritten for the egress port), punt to the control plane,
+//! consume, or drop with a [`DropReason`]. Tables are loaded once per burst;
+//! per packet there is no allocation, no lock and no panic, and every drop is
+//! counted by reason.
+//!
+//! Paths:
+//! - ARP and IPv6 neighbour discovery: punted (resolution lives in the
+//!   port layer's main lcore).
+//! - To one of our addresses (FIB `Local`): ESP (protocol 50, or UDP 4500
+//!   with a non-zero SPI) is opened; IKE (UDP 500, UDP 4500 with the
+//!   non-ESP marker) is punted; NAT keepalives are consumed; anything else is
+//!   dropped as `NotForUs`.
+//! - Decrypted packets are checked against their tunnel (GRE vs IPsec mode,
+//!   GRE key), NHRP is punted with the tunnel id, IP is forwarded.
+//! - Forwarding: FIB longest-prefix match; a port next hop gets a new
+//!   Ethernet header, a tunnel next hop is encapsulated (GRE, ESP, UDP, outer
+//!   IP), then the outer destination is looked up for the L2 rewrite.
+
+use std::net::IpAddr;
+
+use crate::buffer::PacketBuf;
+use crate::counters::{DropReason, WorkerCounters};
+use crate::esp;
+use crate::fib::{FibReader, FibSnapshot, NextHop};
+use crate::sa_table::{SaSnapshot, SaTableReader, TunnelSnapshot, TunnelTableReader};
+use crate::tunnel::{InboundSa, InnerProto, Tunnel};
+use crate::wire::{self, EtherType, IpProtocol};
+use crate::BURST_MAX;
+
+/// What to do with a packet after the pipeline.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// Transmit the buffer (a complete Ethernet frame) on this port.
+    Tx {
+        /// Egress port index.
+        port: u16,
+    },
+    /// Hand the buffer to the control plane.
+    Punt(Punt),
+    /// Nothing more to do (e.g. a NAT keepalive); free the buffer.
+    Consumed,
+    /// Drop the buffer; already counted under this reason.
+    Drop(DropReason),
+}
+
+/// Why a packet goes to the control plane, and what the buffer holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Punt {
+    /// ARP; the buffer holds the Ethernet frame.
+    Arp,
+    /// IPv6 neighbour discovery; the buffer holds the Ethernet frame.
+    NeighborDiscovery,
+    /// IKE on UDP 500 or 4500; the buffer holds the IP packet (for 4500 with
+    /// the non-ESP marker still in place).
+    Ike,
+    /// NHRP received through a tunnel; the buffer holds the NHRP packet.
+    Nhrp {
+        /// The tunnel it arrived on.
+        tunnel: u32,
+    },
+}
+
+/// A port as the pipeline sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PortInfo {
+    /// The port's MAC address (source of the frames we send).
+    pub mac: [u8; 6],
+}
+
+/// Readers of the shared tables, one set per worker.
+#[derive(Clone, Debug)]
+pub struct Tables {
+    /// Inbound SAs by SPI.
+    pub sas: SaTableReader<InboundSa>,
+    /// Tunnels by id.
+    pub tunnels: TunnelTableReader<Tunnel>,
+    /// Routes (overlay and underlay share one table, as in IOS's default
+    /// VRF).
+    pub fib: FibReader,
+}
+
+/// The per-burst view of the tables.
+struct Snap<'a> {
+    sas: SaSnapshot<'a, InboundSa>,
+    tunnels: TunnelSnapshot<'a, Tunnel>,
+    fib: FibSnapshot<'a>,
+}
+
+/// One worker: table readers, port facts, and counters only it writes.
+#[derive(Debug)]
+pub struct Worker {
+    tables: Tables,
+    ports: Vec<PortInfo>,
+    /// This worker's counters.
+    pub counters: WorkerCounters,
+}
+
+const ETH_HEADER_LEN: usize = 14;
+
+impl Worker {
+    /// A worker over the given tables and ports (port index = position).
+    pub fn new(tables: Tables, ports: Vec<PortInfo>) -> Self {
+        Self {
+            tables,
+            ports,
+            counters: WorkerCounters::default(),
+        }
+    }
+
+    /// Processes a burst of Ethernet frames received on `rx_port`, writing
+    /// one action per packet into `actions`. At most [`BURST_MAX`] packets
+    /// are processed; the count processed is returned.
+    pub fn process_burst<B: PacketBuf>(
+        &mut self,
+        rx_port: u16,
+        pkts: &mut [B],
+        actions: &mut [Action; BURST_MAX],
+    ) -> usize {
+        let n = pkts.len().min(BURST_MAX);
+        let tables = &self.tables;
+        let snap = Snap {
+            sas: tables.sas.snapshot(),
+            tunnels: tables.tunnels.snapshot(),
+            fib: tables.fib.snapshot(),
+        };
+        let ctx = Ctx {
+            snap: &snap,
+            ports: &self.ports,
+        };
+        let counters = &mut self.counters;
+        for (buf, action) in pkts[..n].iter_mut().zip(actions.iter_mut()) {
+            counters.rx_packets += 1;
+            counters.rx_bytes += buf.len() as u64;
+            let _ = rx_port;
+            let a = match ctx.ethernet_in(buf, counters) {
+                Ok(a) => a,
+                Err(reason) => Action::Drop(reason),
+            };
+            match a {
+                Action::Tx { .. } => {
+                    counters.tx_packets += 1;
+                    counters.tx_bytes += buf.len() as u64;
+                }
+                Action::Punt(_) => counters.punted += 1,
+                Action::Consumed => counters.consumed += 1,
+                Action::Drop(reason) => counters.drop(reason),
+            }
+            *action = a;
+        }
+        n
+    }
+}
+
+struct Ctx<'s, 'a> {
+    snap: &'s Snap<'a>,
+    ports: &'s [PortInfo],
+}
+
+/// Inner packets may be forwarded into a tunnel; a decrypted packet is never
+/// decrypted again (no ESP-in-ESP to ourselves).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum From {
+    Wire,
+    Tunnel(u32),
+}
+
+impl Ctx<'_, '_> {
+    fn ethernet_in<B: PacketBuf>(
+        &self,
+        buf: &mut B,
+        c: &mut WorkerCounters,
+    ) -> Result<Action, DropReason> {
+        let frame = wire::ethernet::EthernetFrame::new_checked(buf.data())?;
+        let ethertype = frame.ethertype();
+        let hlen = frame.header_len();
+        match ethertype {
+            EtherType::ARP => Ok(Action::Punt(Punt::Arp)),
+            EtherType::IPV4 => {
+                buf.adj(hlen);
+                self.ipv4_in(buf, From::Wire, c)
+            }
+            EtherType::IPV6 => {
+                if is_neighbor_discovery(&buf.data()[hlen..]) {
+                    return Ok(Action::Punt(Punt::NeighborDiscovery));
+                }
+                buf.adj(hlen);
+                self.ipv6_in(buf, From::Wire, c)
+            }
+            _ => Err(DropReason::Unsupported),
+        }
+    }
+
+    fn ipv4_in<B: PacketBuf>(
+        &self,
+        buf: &mut B,
+        from: From,
+        c: &mut WorkerCounters,
+    ) -> Result<Action, DropReason> {
+        let (dst, protocol, hlen, total, frag) = {
+            let ip = wire::ipv4::Ipv4Packet::new_checked(buf.data())?;
+            if !ip.verify_checksum() {
+                return Err(DropReason::BadChecksum);
+            }
+            (
+                ip.dst_addr(),
+                ip.protocol(),
+                ip.header_len(),
+                ip.total_len(),
+                ip.is_fragment(),
+            )
+        };
+        // Ethernet may pad short frames: the IP total length is the truth.
+        buf.trim(buf.len() - total);
+        match self.snap.fib.lookup_v4(dst) {
+            Some(NextHop::Local) => {
+                if from != From::Wire || frag {
+                    // Fragments to us would need reassembly, which the
+                    // dataplane does not do; tunnels carry no ESP to us.
+                    return Err(DropReason::NotForUs);
+                }
+                buf.adj(hlen);
+                self.local_in(buf, protocol, c)
+            }
+            Some(nh) => {
+                let ttl = {
+                    let mut ip = wire::ipv4::Ipv4Packet::new_unchecked(buf.data_mut());
+                    ip.decrement_ttl()
+                };
+                if ttl == 0 {
+                    return Err(DropReason::TtlExceeded);
+                }
+                self.forward(buf, nh, InnerProto::Ipv4, from, c)
+            }
+            None => Err(DropReason::NoRoute),
+        }
+    }
+
+    fn ipv6_in<B: PacketBuf>(
+        &self,
+        buf: &mut B,
+        from: From,
+        c: &mut WorkerCounters,
+    ) -> Result<Action, DropReason> {
+        let (dst, upper, upper_off, total, frag) = {
+            let ip = wire::ipv6::Ipv6Packet::new_checked(buf.data())?;
+            let (upper, off, frag) = ip.upper_layer()?;
+            (ip.dst_addr(), upper, off, ip.total_len(), frag)
+        };
+        buf.trim(buf.len() - total);
+        match self.snap.fib.lookup_v6(dst) {
+            Some(NextHop::Local) => {
+                if from != From::Wire || frag {
+                    return Err(DropReason::NotForUs);
+                }
+                buf.adj(upper_off);
+                self.local_in(buf, upper, c)
+            }
+            Some(nh) => {
+                let hop = {
+                    let mut ip = wire::ipv6::Ipv6Packet::new_unchecked(buf.data_mut());
+                    ip.decrement_hop_limit()
+                };
+                if hop == 0 {
+                    return Err(DropReason::TtlExceeded);
+                }
+                self.forward(buf, nh, InnerProto::Ipv6, from, c)
+            }
+            None => Err(DropReason::NoRoute),
+        }
+    }
+
+    /// A packet for one of our addresses; `buf` holds the transport payload
+    /// (what follows the IP header).
+    fn local_in<B: PacketBuf>(
+        &self,
+        buf: &mut B,
+        protocol: IpProtocol,
+        c: &mut WorkerCounters,
+    ) -> Result<Action, DropReason> {
+        match protocol {
+            IpProtocol::ESP => self.esp_in(buf, c),
+            IpProtocol::UDP => {
+                let (dst_port, payload_off) = {
+                    let udp = wire::udp::UdpPacket::new_checked(buf.data())?;
+                    (udp.dst_port(), wire::udp::HEADER_LEN)
+                };
+                match dst_port {
+                    wire::udp_encap::IKE_PORT => Ok(Action::Punt(Punt::Ike)),
+                    wire::udp_encap::NAT_T_PORT => {
+                        match wire::udp_encap::classify(&buf.data()[payload_off..])? {
+                            wire::udp_encap::UdpEncap::Ike => Ok(Action::Punt(Punt::Ike)),
+                            wire::udp_encap::UdpEncap::NatKeepalive => Ok(Action::Consumed),
+                            wire::udp_encap::UdpEncap::Esp => {
+                                buf.adj(payload_off);
+                                self.esp_in(buf, c)
+                            }
+                        }
+                    }
+                    _ => Err(DropReason::NotForUs),
+                }
+            }
+            _ => Err(DropReason::NotForUs),
+        }
+    }
+
+    /// `buf` holds an ESP packet (header onwards).
+    fn esp_in<B: PacketBuf>(
+        &self,
+        buf: &mut B,
+        c: &mut WorkerCounters,
+    ) -> Result<Action, DropReason> {
+        let spi = esp::peek_spi(buf.data()).ok_or(DropReason::Malformed)?;
+        let entry = self.snap.sas.get(spi).ok_or(DropReason::NoSa)?;
+        let opened = esp::open(&entry.sa, buf)?;
+        c.esp_decrypted += 1;
+        let tunnel = self
+            .snap
+            .tunnels
+            .get(entry.tunnel)
+            .ok_or(DropReason::NoTunnel)?;
+        let from = From::Tunnel(tunnel.id);
+        match tunnel.decapsulate(buf, opened.next_header)? {
+            InnerProto::Ipv4 => self.ipv4_in(buf, from, c),
+            InnerProto::Ipv6 => self.ipv6_in(buf, from, c),
+            InnerProto::Nhrp => Ok(Action::Punt(Punt::Nhrp { tunnel: tunnel.id })),
+        }
+    }
+
+    /// `buf` holds an IP packet whose TTL was already decremented.
+    fn forward<B: PacketBuf>(
+        &self,
+        buf: &mut B,
+        nh: NextHop,
+        proto: InnerProto,
+        _from: From,
+        c: &mut WorkerCounters,
+    ) -> Result<Action, DropReason> {
+        match nh {
+            NextHop::Port { port, mac } => self.l2_out(buf, port, mac, proto),
+            NextHop::Tunnel(id) => {
+                let tunnel = self.snap.tunnels.get(id).ok_or(DropReason::NoTunnel)?;
+                tunnel.encapsulate(buf, proto)?;
+                c.esp_encrypted += 1;
+                // The outer destination is reached through a port; a route
+                // that sends it into a tunnel again would loop.
+                let outer = match tunnel.remote {
+                    IpAddr::V4(a) => (self.snap.fib.lookup_v4(a.octets()), InnerProto::Ipv4),
+                    IpAddr::V6(a) => (self.snap.fib.lookup_v6(a.octets()), InnerProto::Ipv6),
+                };
+                match outer {
+                    (Some(NextHop::Port { port, mac }), p) => self.l2_out(buf, port, mac, p),
+                    _ => Err(DropReason::NoRoute),
+                }
+            }
+            NextHop::Local | NextHop::Blackhole => Err(DropReason::NoRoute),
+        }
+    }
+
+    fn l2_out<B: PacketBuf>(
+        &self,
+        buf: &mut B,
+        port: u16,
+        dst: [u8; 6],
+        proto: InnerProto,
+    ) -> Result<Action, DropReason> {
+        let src = self
+            .ports
+            .get(usize::from(port))
+            .ok_or(DropReason::NoRoute)?
+            .mac;
+        let ethertype = match proto {
+            InnerProto::Ipv4 => EtherType::IPV4,
+            InnerProto::Ipv6 => EtherType::IPV6,
+            InnerProto::Nhrp => return Err(DropReason::Unsupported),
+        };
+        if !buf.prepend(ETH_HEADER_LEN) {
+            return Err(DropReason::NoRoom);
+        }
+        let d = buf.data_mut();
+        d[0..6].copy_from_slice(&dst);
+        d[6..12].copy_from_slice(&src);
+        d[12..14].copy_from_slice(&ethertype.0.to_be_bytes());
+        Ok(Action::Tx { port })
+    }
+}
+
+/// ICMPv6 types 133 to 137 (router/neighbour solicitation and
+/// advertisement, redirect), found after the fixed IPv6 header only: RFC 4861
+/// messages carry no extension headers in practice and must have hop limit
+/// 255, which the control plane checks.
+fn is_neighbor_discovery(ip: &[u8]) -> bool {
+    matches!(
+        (ip.get(6), ip.get(40)),
+        (Some(&58), Some(&t)) if (133..=137).contains(&t)
+    )
+}

@@ -1,0 +1,9 @@
+//! Benchmarks, the packet generator and pcap support.
+//!
+//! `gen` builds packets independently of the dataplane's own encoders;
+//! `pcap` reads and writes classic pcap files; `esp_bench` is the ESP path
+//! benchmark that `perf esp` runs.
+
+pub mod esp_bench;
+pub mod gen;
+pub mod pcap;
