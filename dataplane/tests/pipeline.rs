@@ -1,0 +1,590 @@
+//! The burst pipeline end to end between two nodes (a hub and a spoke
+//! wired back to back), and every drop reason and punt it can produce, each
+//! counted exactly once under its reason.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use dataplane::buffer::{PacketBuf, VecBuf};
+use dataplane::counters::DropReason;
+use dataplane::crypto::{Algorithm, Backend};
+use dataplane::esp::{Sa, SaConfig};
+use dataplane::fib::{Fib, NextHop};
+use dataplane::pipeline::{Action, PortInfo, Punt, Tables, Worker};
+use dataplane::sa_table::{SaTable, TunnelTable};
+use dataplane::tunnel::{InboundSa, NatT, Tunnel, TunnelMode};
+use dataplane::wire::ethernet::EthernetRepr;
+use dataplane::wire::ipv4::{Ipv4Packet, Ipv4Repr};
+use dataplane::wire::ipv6::{Ipv6Packet, Ipv6Repr};
+use dataplane::wire::udp::{UdpPacket, UdpRepr};
+use dataplane::wire::{EtherType, IpProtocol};
+use dataplane::BURST_MAX;
+
+const LAN: u16 = 0;
+const WAN: u16 = 1;
+
+fn mac(n: u8) -> [u8; 6] {
+    [2, 0, 0, 0, 0, n]
+}
+
+struct Node {
+    worker: Worker,
+    sas: SaTable<InboundSa>,
+    tunnels: TunnelTable<Tunnel>,
+    fib: Fib,
+    /// Our inbound SPI (the peer's outbound).
+    spi_in: u32,
+}
+
+#[derive(Clone, Copy)]
+struct Side {
+    wan: IpAddr,
+    lan4: &'static str,
+    lan6: &'static str,
+    my_mac: u8,
+}
+
+const A: Side = Side {
+    wan: IpAddr::V4(std::net::Ipv4Addr::new(192, 0, 2, 1)),
+    lan4: "10.1.0.0/16",
+    lan6: "2001:db8:1::/48",
+    my_mac: 0x10,
+};
+const B: Side = Side {
+    wan: IpAddr::V4(std::net::Ipv4Addr::new(192, 0, 2, 2)),
+    lan4: "10.2.0.0/16",
+    lan6: "2001:db8:2::/48",
+    my_mac: 0x20,
+};
+
+fn key() -> Vec<u8> {
+    (0..20).collect()
+}
+
+fn sa(spi: u32) -> Sa {
+    Sa::new(SaConfig {
+        spi,
+        algorithm: Algorithm::AesGcm128,
+        backend: Backend::Ring,
+        key: key(),
+        esn: false,
+        replay_window: 64,
+    })
+    .unwrap()
+}
+
+/// Builds both nodes: each has its LAN behind port 0 and the other node's
+/// WAN address behind port 1, and routes the other's LAN into tunnel 1.
+fn pair(mode: TunnelMode, nat_t: bool, (a_wan, b_wan): (IpAddr, IpAddr)) -> (Node, Node) {
+    let mut a_sas = SaTable::new(10).unwrap();
+    let mut b_sas = SaTable::new(10).unwrap();
+    let a_in = a_sas.allocate_spi(0x1111).unwrap();
+    let b_in = b_sas.allocate_spi(0x2222).unwrap();
+    let a = node(A, B, a_wan, b_wan, mode, nat_t, a_sas, a_in, b_in);
+    let b = node(B, A, b_wan, a_wan, mode, nat_t, b_sas, b_in, a_in);
+    (a, b)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn node(
+    me: Side,
+    peer: Side,
+    my_wan: IpAddr,
+    peer_wan: IpAddr,
+    mode: TunnelMode,
+    nat_t: bool,
+    mut sas: SaTable<InboundSa>,
+    spi_in: u32,
+    spi_out: u32,
+) -> Node {
+    let _ = me.wan;
+    sas.insert(Arc::new(InboundSa {
+        sa: sa(spi_in),
+        tunnel: 1,
+    }))
+    .unwrap();
+    let mut tunnels = TunnelTable::new(10).unwrap();
+    tunnels
+        .insert(
+            1,
+            Arc::new(Tunnel {
+                id: 1,
+                local: my_wan,
+                remote: peer_wan,
+                mode,
+                nat_t: nat_t.then_some(NatT {
+                    local_port: 4500,
+                    remote_port: 4500,
+                }),
+                mtu: 1400,
+                outer_ttl: 64,
+                nhrp_network_id: 1,
+                outbound: Some(Arc::new(sa(spi_out))),
+            }),
+        )
+        .unwrap();
+    let mut fib = Fib::new();
+    let host = |a: IpAddr| match a {
+        IpAddr::V4(a) => format!("{a}/32"),
+        IpAddr::V6(a) => format!("{a}/128"),
+    };
+    route(&mut fib, &host(my_wan), NextHop::Local);
+    route(
+        &mut fib,
+        &host(peer_wan),
+        NextHop::Port {
+            port: WAN,
+            mac: mac(peer.my_mac),
+        },
+    );
+    route(&mut fib, peer.lan4, NextHop::Tunnel(1));
+    route(&mut fib, peer.lan6, NextHop::Tunnel(1));
+    route(
+        &mut fib,
+        me.lan4,
+        NextHop::Port {
+            port: LAN,
+            mac: mac(me.my_mac + 1),
+        },
+    );
+    route(
+        &mut fib,
+        me.lan6,
+        NextHop::Port {
+            port: LAN,
+            mac: mac(me.my_mac + 1),
+        },
+    );
+    route(&mut fib, "10.99.0.0/16", NextHop::Tunnel(77)); // a tunnel that does not exist
+    sas.publish();
+    tunnels.publish();
+    fib.publish();
+    let worker = Worker::new(
+        Tables {
+            sas: sas.reader(),
+            tunnels: tunnels.reader(),
+            fib: fib.reader(),
+        },
+        vec![
+            PortInfo {
+                mac: mac(me.my_mac + 2),
+            },
+            PortInfo {
+                mac: mac(me.my_mac + 3),
+            },
+        ],
+    );
+    Node {
+        worker,
+        sas,
+        tunnels,
+        fib,
+        spi_in,
+    }
+}
+
+fn route(fib: &mut Fib, p: &str, nh: NextHop) {
+    if p.contains(':') {
+        fib.insert_v6(p.parse().unwrap(), nh);
+    } else {
+        fib.insert_v4(p.parse().unwrap(), nh);
+    }
+}
+
+fn udp4(src: [u8; 4], dst: [u8; 4], dport: u16, payload: &[u8], ttl: u8) -> Vec<u8> {
+    let mut p = vec![0u8; 28 + payload.len()];
+    Ipv4Repr {
+        src,
+        dst,
+        protocol: IpProtocol::UDP,
+        ttl,
+        tos: 0,
+        ident: 1,
+        dont_frag: false,
+        payload_len: 8 + payload.len(),
+    }
+    .emit(&mut Ipv4Packet::new_unchecked(&mut p[..20]));
+    UdpRepr {
+        src_port: 1234,
+        dst_port: dport,
+        payload_len: payload.len(),
+    }
+    .emit_header(&mut UdpPacket::new_unchecked(&mut p[20..]));
+    p[28..].copy_from_slice(payload);
+    UdpPacket::new_unchecked(&mut p[20..]).fill_checksum_v4(&src, &dst);
+    p
+}
+
+fn udp6(src: &str, dst: &str, payload: &[u8]) -> Vec<u8> {
+    let (s, d): (std::net::Ipv6Addr, std::net::Ipv6Addr) =
+        (src.parse().unwrap(), dst.parse().unwrap());
+    let mut p = vec![0u8; 48 + payload.len()];
+    Ipv6Repr {
+        src: s.octets(),
+        dst: d.octets(),
+        next_header: IpProtocol::UDP,
+        hop_limit: 64,
+        traffic_class: 0,
+        flow_label: 0,
+        payload_len: 8 + payload.len(),
+    }
+    .emit(&mut Ipv6Packet::new_unchecked(&mut p[..40]));
+    UdpRepr {
+        src_port: 1234,
+        dst_port: 53,
+        payload_len: payload.len(),
+    }
+    .emit_header(&mut UdpPacket::new_unchecked(&mut p[40..]));
+    p[48..].copy_from_slice(payload);
+    UdpPacket::new_unchecked(&mut p[40..]).fill_checksum_v6(&s.octets(), &d.octets());
+    p
+}
+
+fn frame(dst: [u8; 6], ethertype: EtherType, payload: &[u8]) -> Vec<u8> {
+    let mut f = vec![0u8; 14 + payload.len()];
+    EthernetRepr {
+        dst,
+        src: mac(0xee),
+        vlan: None,
+        ethertype,
+    }
+    .emit(&mut f)
+    .unwrap();
+    f[14..].copy_from_slice(payload);
+    f
+}
+
+fn eth4(p: &[u8]) -> Vec<u8> {
+    frame(mac(0x99), EtherType::IPV4, p)
+}
+
+fn run(n: &mut Node, port: u16, frames: &[Vec<u8>]) -> Vec<(Action, Vec<u8>)> {
+    let mut out = Vec::new();
+    for chunk in frames.chunks(BURST_MAX) {
+        let mut bufs: Vec<VecBuf> = chunk.iter().map(|f| VecBuf::new(f)).collect();
+        let mut actions = [Action::Consumed; BURST_MAX];
+        let k = n.worker.process_burst(port, &mut bufs, &mut actions);
+        out.extend(
+            actions[..k]
+                .iter()
+                .copied()
+                .zip(bufs.iter().map(|b| b.data().to_vec())),
+        );
+    }
+    out
+}
+
+fn one(n: &mut Node, port: u16, f: Vec<u8>) -> (Action, Vec<u8>) {
+    run(n, port, &[f]).pop().unwrap()
+}
+
+fn after_hop4(p: &[u8]) -> Vec<u8> {
+    let mut q = p.to_vec();
+    Ipv4Packet::new_unchecked(&mut q[..]).decrement_ttl();
+    q
+}
+
+#[test]
+fn spoke_to_spoke_both_ways_all_modes() {
+    let v6 = |s: &str| -> IpAddr { s.parse().unwrap() };
+    for mode in [
+        TunnelMode::Gre { key: Some(5) },
+        TunnelMode::Gre { key: None },
+        TunnelMode::Ipsec,
+    ] {
+        for nat in [false, true] {
+            for outer in [(A.wan, B.wan), (v6("2001:db8:ff::1"), v6("2001:db8:ff::2"))] {
+                let (mut a, mut b) = pair(mode, nat, outer);
+                let inner4 = udp4(
+                    [10, 1, 0, 5],
+                    [10, 2, 0, 7],
+                    53,
+                    b"hello over the tunnel",
+                    64,
+                );
+                let inner6 = udp6("2001:db8:1::5", "2001:db8:2::7", b"v6 payload");
+                for inner in [inner4.clone(), inner6.clone()] {
+                    let et = if inner[0] >> 4 == 4 {
+                        EtherType::IPV4
+                    } else {
+                        EtherType::IPV6
+                    };
+                    let (act, wire) = one(&mut a, LAN, frame(mac(0x12), et, &inner));
+                    assert_eq!(
+                        act,
+                        Action::Tx { port: WAN },
+                        "{mode:?} nat={nat} {outer:?}"
+                    );
+                    assert_eq!(&wire[..6], &mac(0x20), "to the peer's MAC");
+                    assert_eq!(&wire[6..12], &mac(0x13), "from our WAN port");
+                    let (act, plain) = one(&mut b, WAN, wire.clone());
+                    assert_eq!(
+                        act,
+                        Action::Tx { port: LAN },
+                        "{mode:?} nat={nat} {outer:?}"
+                    );
+                    assert_eq!(&plain[..6], &mac(0x21));
+                    let got = &plain[14..];
+                    if inner[0] >> 4 == 4 {
+                        // TTL decremented at each node.
+                        assert_eq!(got, &after_hop4(&after_hop4(&inner))[..]);
+                    } else {
+                        assert_eq!(got[7], 62);
+                        assert_eq!(&got[8..], &inner[8..]);
+                    }
+                    // The same ciphertext again is a replay.
+                    assert_eq!(one(&mut b, WAN, wire).0, Action::Drop(DropReason::Replay));
+                }
+                assert_eq!(a.worker.counters.esp_encrypted, 2);
+                assert_eq!(b.worker.counters.esp_decrypted, 2);
+                assert_eq!(b.worker.counters.drops_for(DropReason::Replay), 2);
+                let _ = (&a.sas, &a.tunnels, &a.fib, a.spi_in);
+            }
+        }
+    }
+}
+
+/// Runs one frame into a fresh node pair's B side and checks the action
+/// and that exactly that one reason was counted.
+fn expect_drop(n: &mut Node, port: u16, f: Vec<u8>, reason: DropReason) {
+    let before = n.worker.counters.clone();
+    let (act, _) = one(n, port, f);
+    assert_eq!(act, Action::Drop(reason));
+    let after = &n.worker.counters;
+    assert_eq!(
+        after.drops_for(reason),
+        before.drops_for(reason) + 1,
+        "{reason:?} counted"
+    );
+    assert_eq!(
+        after.total_drops(),
+        before.total_drops() + 1,
+        "only {reason:?} counted"
+    );
+}
+
+fn sealed_from_a(a: &mut Node, inner: &[u8]) -> Vec<u8> {
+    let (act, wire) = one(a, LAN, eth4(inner));
+    assert_eq!(act, Action::Tx { port: WAN });
+    wire
+}
+
+#[test]
+fn every_drop_reason_is_counted() {
+    let (mut a, mut b) = pair(TunnelMode::Gre { key: Some(5) }, false, (A.wan, B.wan));
+    let good = udp4([10, 1, 0, 5], [10, 2, 0, 7], 53, b"x", 64);
+
+    // Malformed: a truncated Ethernet header, and an IPv4 total length lie.
+    expect_drop(&mut b, WAN, vec![1, 2, 3], DropReason::Malformed);
+    let mut lie = good.clone();
+    lie[3] = 0xff;
+    expect_drop(&mut b, WAN, eth4(&lie), DropReason::Malformed);
+    // BadChecksum.
+    let mut bad = good.clone();
+    bad[10] ^= 0xff;
+    expect_drop(&mut b, WAN, eth4(&bad), DropReason::BadChecksum);
+    // Unsupported EtherType.
+    expect_drop(
+        &mut b,
+        WAN,
+        frame(mac(1), EtherType(0x88cc), &[0; 46]),
+        DropReason::Unsupported,
+    );
+    // NoRoute.
+    expect_drop(
+        &mut b,
+        LAN,
+        eth4(&udp4([10, 2, 0, 5], [172, 16, 0, 1], 53, b"x", 64)),
+        DropReason::NoRoute,
+    );
+    // TtlExceeded.
+    expect_drop(
+        &mut a,
+        LAN,
+        eth4(&udp4([10, 1, 0, 5], [10, 2, 0, 7], 53, b"x", 1)),
+        DropReason::TtlExceeded,
+    );
+    // NoTunnel: a route to tunnel 77, which does not exist.
+    expect_drop(
+        &mut a,
+        LAN,
+        eth4(&udp4([10, 1, 0, 5], [10, 99, 0, 7], 53, b"x", 64)),
+        DropReason::NoTunnel,
+    );
+    // TooBig: larger than the tunnel MTU of 1400.
+    expect_drop(
+        &mut a,
+        LAN,
+        eth4(&udp4([10, 1, 0, 5], [10, 2, 0, 7], 53, &[0; 1400], 64)),
+        DropReason::TooBig,
+    );
+    // NotForUs: UDP to one of our addresses on another port.
+    let to_b = match B.wan {
+        IpAddr::V4(a) => a.octets(),
+        IpAddr::V6(_) => unreachable!(),
+    };
+    expect_drop(
+        &mut b,
+        WAN,
+        eth4(&udp4([192, 0, 2, 1], to_b, 80, b"x", 64)),
+        DropReason::NotForUs,
+    );
+
+    // ESP-level drops through the whole path.
+    let wire = sealed_from_a(&mut a, &good);
+    // IcvMismatch: one ciphertext byte flipped.
+    let mut t = wire.clone();
+    let last = t.len() - 20;
+    t[last] ^= 1;
+    expect_drop(&mut b, WAN, t, DropReason::IcvMismatch);
+    // NoSa: SPI changed (IPv4 header is 20 bytes after Ethernet).
+    let mut t = wire.clone();
+    t[14 + 20] ^= 0x40;
+    expect_drop(&mut b, WAN, t, DropReason::NoSa);
+    // The untouched packet still opens (failures moved nothing).
+    assert_eq!(one(&mut b, WAN, wire.clone()).0, Action::Tx { port: LAN });
+    expect_drop(&mut b, WAN, wire, DropReason::Replay);
+    // ReplayTooOld: seal 100 packets, deliver the last, then the first.
+    let many: Vec<Vec<u8>> = (0..100).map(|_| sealed_from_a(&mut a, &good)).collect();
+    assert_eq!(
+        one(&mut b, WAN, many[99].clone()).0,
+        Action::Tx { port: LAN }
+    );
+    expect_drop(&mut b, WAN, many[0].clone(), DropReason::ReplayTooOld);
+    // Truncated ESP: the outer length shortened consistently (IP header
+    // fixed up), so the packet is well-formed IP but short ESP.
+    let wire = sealed_from_a(&mut a, &good);
+    let mut short = wire[..14 + 20 + 20].to_vec();
+    short[14 + 2..14 + 4].copy_from_slice(&40u16.to_be_bytes());
+    Ipv4Packet::new_unchecked(&mut short[14..34]).fill_checksum();
+    expect_drop(&mut b, WAN, short, DropReason::Malformed);
+
+    // NoOutboundSa: tunnel 1 replaced by one with no SA yet.
+    let t = a.tunnels.get(1).unwrap();
+    let no_sa = Tunnel {
+        id: 1,
+        local: t.local,
+        remote: t.remote,
+        mode: t.mode,
+        nat_t: t.nat_t,
+        mtu: t.mtu,
+        outer_ttl: t.outer_ttl,
+        nhrp_network_id: t.nhrp_network_id,
+        outbound: None,
+    };
+    a.tunnels.insert(1, Arc::new(no_sa)).unwrap();
+    a.tunnels.publish();
+    expect_drop(&mut a, LAN, eth4(&good), DropReason::NoOutboundSa);
+}
+
+#[test]
+fn tunnel_mismatch_gre_key_and_mode() {
+    // A sends GRE key 5; B expects key 6.
+    let (mut a, mut b) = pair(TunnelMode::Gre { key: Some(5) }, false, (A.wan, B.wan));
+    let t = b.tunnels.get(1).unwrap();
+    let other_key = Tunnel {
+        id: 1,
+        local: t.local,
+        remote: t.remote,
+        mode: TunnelMode::Gre { key: Some(6) },
+        nat_t: None,
+        mtu: t.mtu,
+        outer_ttl: 64,
+        nhrp_network_id: 1,
+        outbound: t.outbound.clone(),
+    };
+    b.tunnels.insert(1, Arc::new(other_key)).unwrap();
+    b.tunnels.publish();
+    let good = udp4([10, 1, 0, 5], [10, 2, 0, 7], 53, b"x", 64);
+    let wire = sealed_from_a(&mut a, &good);
+    expect_drop(&mut b, WAN, wire, DropReason::TunnelMismatch);
+    // B in plain IPsec mode receives GRE: mismatch too.
+    let t = b.tunnels.get(1).unwrap();
+    let ipsec = Tunnel {
+        id: 1,
+        local: t.local,
+        remote: t.remote,
+        mode: TunnelMode::Ipsec,
+        nat_t: None,
+        mtu: t.mtu,
+        outer_ttl: 64,
+        nhrp_network_id: 1,
+        outbound: t.outbound.clone(),
+    };
+    b.tunnels.insert(1, Arc::new(ipsec)).unwrap();
+    b.tunnels.publish();
+    let wire = sealed_from_a(&mut a, &good);
+    expect_drop(&mut b, WAN, wire, DropReason::TunnelMismatch);
+}
+
+#[test]
+fn punts_and_consumed() {
+    let (a, mut b) = pair(TunnelMode::Gre { key: None }, true, (A.wan, B.wan));
+    let to_b = [192, 0, 2, 2];
+    // ARP.
+    let arp = frame([0xff; 6], EtherType::ARP, &[0; 28]);
+    assert_eq!(one(&mut b, WAN, arp).0, Action::Punt(Punt::Arp));
+    // IKE on 500, and on 4500 behind the non-ESP marker.
+    let ike = udp4([192, 0, 2, 1], to_b, 500, &[0; 28], 64);
+    assert_eq!(one(&mut b, WAN, eth4(&ike)).0, Action::Punt(Punt::Ike));
+    let ike = udp4([192, 0, 2, 1], to_b, 4500, &[0; 32], 64);
+    assert_eq!(one(&mut b, WAN, eth4(&ike)).0, Action::Punt(Punt::Ike));
+    // NAT keepalive.
+    let ka = udp4([192, 0, 2, 1], to_b, 4500, &[0xff], 64);
+    assert_eq!(one(&mut b, WAN, eth4(&ka)).0, Action::Consumed);
+    // Neighbour solicitation.
+    let mut ns = udp6("fe80::1", "ff02::1:ff00:2", &[]);
+    ns[6] = 58;
+    ns[40] = 135;
+    assert_eq!(
+        one(&mut b, WAN, frame(mac(1), EtherType::IPV6, &ns)).0,
+        Action::Punt(Punt::NeighborDiscovery)
+    );
+    // NHRP inside the tunnel: encapsulate an NHRP packet on A's tunnel.
+    let nhrp = [
+        0u8, 1, 0x08, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    ];
+    let t = a.tunnels.get(1).unwrap().clone();
+    let mut buf = VecBuf::new(&nhrp);
+    t.encapsulate(&mut buf, dataplane::tunnel::InnerProto::Nhrp)
+        .unwrap();
+    assert!(buf.prepend(14));
+    EthernetRepr {
+        dst: mac(0x23),
+        src: mac(0x13),
+        vlan: None,
+        ethertype: EtherType::IPV4,
+    }
+    .emit(buf.data_mut())
+    .unwrap();
+    let (act, data) = one(&mut b, WAN, buf.data().to_vec());
+    assert_eq!(act, Action::Punt(Punt::Nhrp { tunnel: 1 }));
+    assert_eq!(data, nhrp, "the punt holds the NHRP packet");
+    let c = &b.worker.counters;
+    assert_eq!((c.punted, c.consumed, c.total_drops()), (5, 1, 0));
+    assert_eq!(c.rx_packets, 6);
+}
+
+#[test]
+fn bursts_of_mixed_packets() {
+    let (mut a, mut b) = pair(TunnelMode::Gre { key: None }, false, (A.wan, B.wan));
+    let good = udp4([10, 1, 0, 5], [10, 2, 0, 7], 53, b"burst", 64);
+    let wires: Vec<Vec<u8>> = (0..150).map(|_| sealed_from_a(&mut a, &good)).collect();
+    let mut mixed = Vec::new();
+    for (i, w) in wires.iter().enumerate() {
+        mixed.push(w.clone());
+        if i % 3 == 0 {
+            mixed.push(vec![0; 5]); // garbage
+        }
+    }
+    let out = run(&mut b, WAN, &mixed);
+    let tx = out
+        .iter()
+        .filter(|(a, _)| *a == Action::Tx { port: LAN })
+        .count();
+    assert_eq!(tx, 150);
+    let c = &b.worker.counters;
+    assert_eq!(c.rx_packets as usize, mixed.len());
+    assert_eq!(c.drops_for(DropReason::Malformed), 50);
+    assert_eq!(c.tx_packets + c.total_drops(), c.rx_packets);
+}
