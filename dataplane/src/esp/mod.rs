@@ -99,6 +99,9 @@ pub struct Sa {
     esn: bool,
     /// Next sequence number to send.
     next_seq: AtomicU64,
+    /// The first sequence number this SA sent (or will send): packets
+    /// sealed = `next_seq - first_seq`, so sealing needs no packet counter.
+    first_seq: AtomicU64,
     /// Past this, `rekey_needed` goes up (the soft limit).
     soft_limit: u64,
     replay: ReplayWindow,
@@ -152,6 +155,7 @@ impl Sa {
             salt,
             esn: cfg.esn,
             next_seq: AtomicU64::new(1),
+            first_seq: AtomicU64::new(1),
             soft_limit: if cfg.esn {
                 1 << 63
             } else {
@@ -193,7 +197,9 @@ impl Sa {
     /// control-plane restart (and for tests at the 2^32 boundary). Numbers
     /// must never be reused: call it only before the SA sends.
     pub fn set_next_seq(&self, seq: u64) {
-        self.next_seq.store(seq.max(1), Ordering::Release);
+        let seq = seq.max(1);
+        self.first_seq.store(seq, Ordering::Relaxed);
+        self.next_seq.store(seq, Ordering::Release);
     }
 
     /// The next sequence number to send.
@@ -209,7 +215,11 @@ impl Sa {
 
     /// Packets sealed or opened.
     pub fn packets(&self) -> u64 {
-        self.packets.load(Ordering::Relaxed)
+        let sealed = self
+            .next_seq
+            .load(Ordering::Relaxed)
+            .saturating_sub(self.first_seq.load(Ordering::Relaxed));
+        self.packets.load(Ordering::Relaxed) + sealed
     }
 
     /// Payload bytes sealed or opened.
@@ -342,7 +352,7 @@ pub fn seal_with<B: PacketBuf>(
         .aead
         .seal_in_place_detached(&nonce, &aad[..aad_len], &mut body[PREFIX_LEN..]);
     icv.copy_from_slice(&tag);
-    sa.packets.fetch_add(1, Ordering::Relaxed);
+    // Sealed packets are counted by the sequence number itself.
     sa.bytes.fetch_add(payload_len as u64, Ordering::Relaxed);
     Ok(())
 }
