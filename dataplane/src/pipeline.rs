@@ -284,10 +284,13 @@ impl Ctx<'_, '_> {
         match protocol {
             IpProtocol::ESP => self.esp_in(buf, c),
             IpProtocol::UDP => {
-                let (dst_port, payload_off) = {
+                let (dst_port, udp_len) = {
                     let udp = wire::udp::UdpPacket::new_checked(buf.data())?;
-                    (udp.dst_port(), wire::udp::HEADER_LEN)
+                    (udp.dst_port(), udp.len())
                 };
+                let payload_off = wire::udp::HEADER_LEN;
+                // Bytes past the UDP length are not part of the datagram.
+                buf.trim(buf.len() - udp_len);
                 match dst_port {
                     wire::udp_encap::IKE_PORT => Ok(Action::Punt(Punt::Ike)),
                     wire::udp_encap::NAT_T_PORT => {
