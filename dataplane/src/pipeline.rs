@@ -24,7 +24,7 @@ use std::net::IpAddr;
 
 use crate::buffer::PacketBuf;
 use crate::counters::{DropReason, WorkerCounters};
-use crate::esp;
+use crate::esp::{self, Sa};
 use crate::fib::{FibReader, FibSnapshot, NextHop};
 use crate::sa_table::{SaSnapshot, SaTableReader, TunnelSnapshot, TunnelTableReader};
 use crate::tunnel::{InboundSa, InnerProto, Tunnel};
@@ -101,6 +101,70 @@ pub struct Worker {
 
 const ETH_HEADER_LEN: usize = 14;
 
+/// Most distinct SAs whose counters a burst accumulates before adding them
+/// to the SA; a burst touching more flushes early (still exact).
+const TALLY_SLOTS: usize = 8;
+
+/// Per-burst accumulation of per-SA counters, so that each SA's shared
+/// atomic counters are touched once per burst instead of once per packet.
+struct Tally<'s> {
+    len: usize,
+    sa: [Option<&'s Sa>; TALLY_SLOTS],
+    packets: [u64; TALLY_SLOTS],
+    bytes: [u64; TALLY_SLOTS],
+}
+
+impl<'s> Tally<'s> {
+    fn new() -> Self {
+        Self {
+            len: 0,
+            sa: [None; TALLY_SLOTS],
+            packets: [0; TALLY_SLOTS],
+            bytes: [0; TALLY_SLOTS],
+        }
+    }
+
+    /// Counts `bytes` for `sa`, and one opened packet if `opened`.
+    #[inline]
+    fn add(&mut self, sa: &'s Sa, opened: bool, bytes: usize) {
+        let i = match self.sa[..self.len]
+            .iter()
+            .position(|s| s.is_some_and(|s| std::ptr::eq(s, sa)))
+        {
+            Some(i) => i,
+            None => {
+                if self.len == TALLY_SLOTS {
+                    self.flush();
+                }
+                let i = self.len;
+                self.sa[i] = Some(sa);
+                self.packets[i] = 0;
+                self.bytes[i] = 0;
+                self.len += 1;
+                i
+            }
+        };
+        self.packets[i] += u64::from(opened);
+        self.bytes[i] += bytes as u64;
+    }
+
+    fn flush(&mut self) {
+        for i in 0..self.len {
+            if let Some(sa) = self.sa[i] {
+                sa.count(self.packets[i], self.bytes[i]);
+            }
+        }
+        self.len = 0;
+    }
+}
+
+/// What the per-packet functions add to: the worker's counters and the
+/// burst's per-SA tally.
+struct Acc<'c, 's> {
+    counters: &'c mut WorkerCounters,
+    tally: Tally<'s>,
+}
+
 impl Worker {
     /// A worker over the given tables and ports (port index = position).
     pub fn new(tables: Tables, ports: Vec<PortInfo>) -> Self {
@@ -131,26 +195,33 @@ impl Worker {
             snap: &snap,
             ports: &self.ports,
         };
-        let counters = &mut self.counters;
+        // The ingress port matters to policies that are not written yet
+        // (per-port ACLs); every port is treated alike today.
+        let _ = rx_port;
+        let mut acc = Acc {
+            counters: &mut self.counters,
+            tally: Tally::new(),
+        };
         for (buf, action) in pkts[..n].iter_mut().zip(actions.iter_mut()) {
-            counters.rx_packets += 1;
-            counters.rx_bytes += buf.len() as u64;
-            let _ = rx_port;
-            let a = match ctx.ethernet_in(buf, counters) {
+            acc.counters.rx_packets += 1;
+            acc.counters.rx_bytes += buf.len() as u64;
+            let a = match ctx.ethernet_in(buf, &mut acc) {
                 Ok(a) => a,
                 Err(reason) => Action::Drop(reason),
             };
+            let c = &mut *acc.counters;
             match a {
                 Action::Tx { .. } => {
-                    counters.tx_packets += 1;
-                    counters.tx_bytes += buf.len() as u64;
+                    c.tx_packets += 1;
+                    c.tx_bytes += buf.len() as u64;
                 }
-                Action::Punt(_) => counters.punted += 1,
-                Action::Consumed => counters.consumed += 1,
-                Action::Drop(reason) => counters.drop(reason),
+                Action::Punt(_) => c.punted += 1,
+                Action::Consumed => c.consumed += 1,
+                Action::Drop(reason) => c.drop(reason),
             }
             *action = a;
         }
+        acc.tally.flush();
         n
     }
 }
@@ -168,11 +239,11 @@ enum From {
     Tunnel(u32),
 }
 
-impl Ctx<'_, '_> {
+impl<'s> Ctx<'s, '_> {
     fn ethernet_in<B: PacketBuf>(
         &self,
         buf: &mut B,
-        c: &mut WorkerCounters,
+        c: &mut Acc<'_, 's>,
     ) -> Result<Action, DropReason> {
         let frame = wire::ethernet::EthernetFrame::new_checked(buf.data())?;
         let ethertype = frame.ethertype();
@@ -198,7 +269,7 @@ impl Ctx<'_, '_> {
         &self,
         buf: &mut B,
         from: From,
-        c: &mut WorkerCounters,
+        c: &mut Acc<'_, 's>,
     ) -> Result<Action, DropReason> {
         let (dst, protocol, hlen, total, frag) = {
             let ip = wire::ipv4::Ipv4Packet::new_checked(buf.data())?;
@@ -243,7 +314,7 @@ impl Ctx<'_, '_> {
         &self,
         buf: &mut B,
         from: From,
-        c: &mut WorkerCounters,
+        c: &mut Acc<'_, 's>,
     ) -> Result<Action, DropReason> {
         let (dst, upper, upper_off, total, frag) = {
             let ip = wire::ipv6::Ipv6Packet::new_checked(buf.data())?;
@@ -279,7 +350,7 @@ impl Ctx<'_, '_> {
         &self,
         buf: &mut B,
         protocol: IpProtocol,
-        c: &mut WorkerCounters,
+        c: &mut Acc<'_, 's>,
     ) -> Result<Action, DropReason> {
         match protocol {
             IpProtocol::ESP => self.esp_in(buf, c),
@@ -311,15 +382,12 @@ impl Ctx<'_, '_> {
     }
 
     /// `buf` holds an ESP packet (header onwards).
-    fn esp_in<B: PacketBuf>(
-        &self,
-        buf: &mut B,
-        c: &mut WorkerCounters,
-    ) -> Result<Action, DropReason> {
+    fn esp_in<B: PacketBuf>(&self, buf: &mut B, c: &mut Acc<'_, 's>) -> Result<Action, DropReason> {
         let spi = esp::peek_spi(buf.data()).ok_or(DropReason::Malformed)?;
         let entry = self.snap.sas.get(spi).ok_or(DropReason::NoSa)?;
         let opened = esp::open(&entry.sa, buf)?;
-        c.esp_decrypted += 1;
+        c.counters.esp_decrypted += 1;
+        c.tally.add(&entry.sa, true, buf.len());
         let tunnel = self
             .snap
             .tunnels
@@ -340,14 +408,19 @@ impl Ctx<'_, '_> {
         nh: NextHop,
         proto: InnerProto,
         _from: From,
-        c: &mut WorkerCounters,
+        c: &mut Acc<'_, 's>,
     ) -> Result<Action, DropReason> {
         match nh {
             NextHop::Port { port, mac } => self.l2_out(buf, port, mac, proto),
             NextHop::Tunnel(id) => {
                 let tunnel = self.snap.tunnels.get(id).ok_or(DropReason::NoTunnel)?;
+                // The ESP payload: what the SA's byte counter counts.
+                let payload_len = buf.len() + tunnel.inner_overhead();
                 tunnel.encapsulate(buf, proto)?;
-                c.esp_encrypted += 1;
+                c.counters.esp_encrypted += 1;
+                if let Some(sa) = tunnel.outbound.as_deref() {
+                    c.tally.add(sa, false, payload_len);
+                }
                 // The outer destination is reached through a port; a route
                 // that sends it into a tunnel again would loop.
                 let outer = match tunnel.remote {

@@ -106,6 +106,21 @@ impl InnerProto {
 }
 
 impl Tunnel {
+    /// Bytes this tunnel puts inside ESP in front of the inner packet (the
+    /// GRE header, or nothing in IPsec mode).
+    pub const fn inner_overhead(&self) -> usize {
+        match self.mode {
+            TunnelMode::Gre { key } => wire::gre::GreRepr {
+                protocol: 0,
+                key,
+                sequence: None,
+                checksum: false,
+            }
+            .header_len(),
+            TunnelMode::Ipsec => 0,
+        }
+    }
+
     /// Encapsulates `buf` (which holds an inner IP packet, or an NHRP packet)
     /// into this tunnel: GRE if the tunnel is in GRE mode, ESP with the
     /// outbound SA, UDP when NAT-T is on, and the outer IP header. On return

@@ -587,4 +587,16 @@ fn bursts_of_mixed_packets() {
     assert_eq!(c.rx_packets as usize, mixed.len());
     assert_eq!(c.drops_for(DropReason::Malformed), 50);
     assert_eq!(c.tx_packets + c.total_drops(), c.rx_packets);
+    // Per-SA counters, added once per burst, are exact.
+    let rx_sa = &b.sas.get(b.spi_in).unwrap().sa;
+    assert_eq!(rx_sa.packets(), 150);
+    // GRE (4 bytes) + the 33-byte inner packet, per packet.
+    assert_eq!(rx_sa.bytes(), 150 * (4 + good.len() as u64));
+    let tx_sa = a.tunnels.get(1).unwrap().outbound.clone().unwrap();
+    assert_eq!(tx_sa.packets(), 150);
+    assert_eq!(
+        tx_sa.bytes(),
+        rx_sa.bytes(),
+        "both ends count the ESP payload"
+    );
 }

@@ -10,12 +10,14 @@
 //!   8-byte AAD and a 12-byte nonce.
 //! - `esp encap`: copy, then `Tunnel::encapsulate`: GRE header, ESP header,
 //!   sequence number and IV, padding and trailer, AEAD seal, outer IPv4
-//!   header with checksum.
+//!   header with checksum; and, once per 64 packets as the pipeline does,
+//!   the per-SA byte counter.
 //! - `aead open`: copy of the ciphertext to the offset it has in the ESP
 //!   path, then the bare AEAD open (tag verified) over it.
 //! - `esp decap`: copy of the outer IPv4 packet, then: IPv4 header check and
 //!   checksum, SPI read, anti-replay check, AEAD open, replay-window update,
-//!   padding check, trailer removal, tunnel check and GRE removal. A fresh SA
+//!   padding check, trailer removal, tunnel check and GRE removal; and, once
+//!   per 64 packets, the per-SA counters. A fresh SA
 //!   (key schedule included) is built every 256 packets so the replay window
 //!   accepts the same sequence numbers again; its cost is in the figure.
 
@@ -182,7 +184,8 @@ pub fn esp_row(cfg: &Config, alg: Algorithm, backend: Backend, size: Size) -> Es
     let mut bufs: Vec<VecBuf> = (0..POOL)
         .map(|_| VecBuf::with_capacity(HEADROOM + 1600, HEADROOM))
         .collect();
-    let tx_tunnel = tunnel(Some(Arc::new(sa(alg, backend, 0x1000))));
+    let tx_sa = Arc::new(sa(alg, backend, 0x1000));
+    let tx_tunnel = tunnel(Some(Arc::clone(&tx_sa)));
     let aead = AeadKey::new(backend, alg, &key_for(alg)[..alg.key_len()]).expect("key");
 
     // ESP plaintext length for a packet: GRE (4) + packet + pad + 2, 4-aligned.
@@ -238,9 +241,15 @@ pub fn esp_row(cfg: &Config, alg: Algorithm, backend: Backend, size: Size) -> Es
             POOL
         }));
         eenc.push(time_loop(per, || {
-            for (b, p) in bufs.iter_mut().zip(&plain) {
-                b.reset_from(p, HEADROOM);
-                black_box(tx_tunnel.encapsulate(b, InnerProto::Ipv4).is_ok());
+            // As the pipeline does: per-SA counters added once per burst.
+            for (bs, ps) in bufs.chunks_mut(BURST).zip(plain.chunks(BURST)) {
+                let mut bytes = 0;
+                for (b, p) in bs.iter_mut().zip(ps) {
+                    b.reset_from(p, HEADROOM);
+                    bytes += (p.len() + tx_tunnel.inner_overhead()) as u64;
+                    black_box(tx_tunnel.encapsulate(b, InnerProto::Ipv4).is_ok());
+                }
+                tx_sa.count(0, bytes);
             }
             POOL
         }));
@@ -258,10 +267,15 @@ pub fn esp_row(cfg: &Config, alg: Algorithm, backend: Backend, size: Size) -> Es
         }));
         edec.push(time_loop(per, || {
             let rx = sa(alg, backend, 0x2000);
-            for (b, s) in bufs.iter_mut().zip(&sealed) {
-                b.reset_from(s, HEADROOM);
-                let ok = decap(&rx, &rx_tunnel, b);
-                assert!(ok, "inbound path rejected a good packet");
+            for (bs, ss) in bufs.chunks_mut(BURST).zip(sealed.chunks(BURST)) {
+                let mut bytes = 0;
+                for (b, s) in bs.iter_mut().zip(ss) {
+                    b.reset_from(s, HEADROOM);
+                    let ok = decap(&rx, &rx_tunnel, b);
+                    assert!(ok, "inbound path rejected a good packet");
+                    bytes += b.len() as u64;
+                }
+                rx.count(ss.len() as u64, bytes);
             }
             POOL
         }));
