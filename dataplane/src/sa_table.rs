@@ -131,6 +131,49 @@ struct Shared<T> {
     current: ArcSwap<SlotArray<T>>,
 }
 
+/// The writer's side of a table: a private working copy, the published
+/// version, the count of filled slots and whether a publish is due.
+struct Staged<T> {
+    work: SlotArray<T>,
+    shared: Arc<Shared<T>>,
+    len: usize,
+    dirty: bool,
+}
+
+impl<T> Staged<T> {
+    fn new(capacity: usize) -> Self {
+        let work = SlotArray::new(capacity);
+        Self {
+            shared: Arc::new(Shared {
+                current: ArcSwap::from_pointee(work.clone()),
+            }),
+            work,
+            len: 0,
+            dirty: false,
+        }
+    }
+
+    /// Sets a slot in the working copy, keeping the count.
+    fn set(&mut self, index: usize, value: Option<Arc<T>>) -> Result<Option<Arc<T>>, TableError> {
+        let filling = value.is_some();
+        let old = self.work.set(index, value)?;
+        match (old.is_some(), filling) {
+            (false, true) => self.len += 1,
+            (true, false) => self.len -= 1,
+            _ => {}
+        }
+        self.dirty = true;
+        Ok(old)
+    }
+
+    fn publish(&mut self) {
+        if self.dirty {
+            self.shared.current.store(Arc::new(self.work.clone()));
+            self.dirty = false;
+        }
+    }
+}
+
 /// An entry that knows its own SPI.
 pub trait SpiEntry {
     /// The SPI the entry was inserted under.
@@ -140,8 +183,7 @@ pub trait SpiEntry {
 /// The SA table's writer. Exactly one exists per table; changes become
 /// visible to readers at [`SaTable::publish`], all at once.
 pub struct SaTable<T> {
-    work: SlotArray<T>,
-    shared: Arc<Shared<T>>,
+    table: Staged<T>,
     index_bits: u32,
     /// Per index: the SPI allocated there (0 = free).
     allocated: Vec<u32>,
@@ -149,15 +191,13 @@ pub struct SaTable<T> {
     /// different SPI.
     generation: Vec<u16>,
     free: Vec<u32>,
-    len: usize,
-    dirty: bool,
 }
 
 impl<T> fmt::Debug for SaTable<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SaTable")
-            .field("capacity", &self.work.capacity())
-            .field("len", &self.len)
+            .field("capacity", &self.table.work.capacity())
+            .field("len", &self.table.len)
             .finish()
     }
 }
@@ -169,26 +209,20 @@ impl<T: SpiEntry> SaTable<T> {
             return Err(TableError::BadCapacity);
         }
         let cap = 1usize << index_bits;
-        let work = SlotArray::new(cap);
         Ok(Self {
-            shared: Arc::new(Shared {
-                current: ArcSwap::from_pointee(work.clone()),
-            }),
-            work,
+            table: Staged::new(cap),
             index_bits,
             allocated: vec![0; cap],
             generation: vec![0; cap],
             // Pop from the end: low indexes first.
             free: (0..cap as u32).rev().collect(),
-            len: 0,
-            dirty: false,
         })
     }
 
     /// A handle for a worker.
     pub fn reader(&self) -> SaTableReader<T> {
         SaTableReader {
-            shared: Arc::clone(&self.shared),
+            shared: Arc::clone(&self.table.shared),
             mask: (1u32 << self.index_bits) - 1,
         }
     }
@@ -218,7 +252,7 @@ impl<T: SpiEntry> SaTable<T> {
     /// Releases an SPI that was allocated but never filled.
     pub fn release_spi(&mut self, spi: u32) -> Result<(), TableError> {
         let index = self.index_of(spi)?;
-        if self.allocated[index] != spi || self.work.get(index).is_some() {
+        if self.allocated[index] != spi || self.table.work.get(index).is_some() {
             return Err(TableError::NotAllocated);
         }
         self.allocated[index] = 0;
@@ -241,12 +275,10 @@ impl<T: SpiEntry> SaTable<T> {
         if self.allocated[index] != spi {
             return Err(TableError::NotAllocated);
         }
-        if self.work.get(index).is_some() {
+        if self.table.work.get(index).is_some() {
             return Err(TableError::Occupied);
         }
-        self.work.set(index, Some(entry))?;
-        self.len += 1;
-        self.dirty = true;
+        self.table.set(index, Some(entry))?;
         Ok(())
     }
 
@@ -258,38 +290,33 @@ impl<T: SpiEntry> SaTable<T> {
         if self.allocated[index] != spi {
             return None;
         }
-        let old = self.work.set(index, None).ok().flatten()?;
+        let old = self.table.set(index, None).ok().flatten()?;
         self.allocated[index] = 0;
         self.free.push(index as u32);
-        self.len -= 1;
-        self.dirty = true;
         Some(old)
     }
 
     /// The SA with this SPI in the working copy (the writer's view).
     pub fn get(&self, spi: u32) -> Option<&Arc<T>> {
         let index = self.index_of(spi).ok()?;
-        self.work.get(index).filter(|e| e.spi() == spi)
+        self.table.work.get(index).filter(|e| e.spi() == spi)
     }
 
     /// Makes every change since the last publish visible to readers, at
     /// once. Batching changes (a rekey inserts one SA and removes another)
     /// costs one chunk-index copy per publish instead of one per change.
     pub fn publish(&mut self) {
-        if self.dirty {
-            self.shared.current.store(Arc::new(self.work.clone()));
-            self.dirty = false;
-        }
+        self.table.publish();
     }
 
     /// SAs in the working copy.
     pub fn len(&self) -> usize {
-        self.len
+        self.table.len
     }
 
     /// True when no SA is in the working copy.
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.table.len == 0
     }
 }
 
@@ -351,17 +378,14 @@ impl<T: SpiEntry> SaSnapshot<'_, T> {
 
 /// The tunnel table's writer: entries by dense tunnel id.
 pub struct TunnelTable<T> {
-    work: SlotArray<T>,
-    shared: Arc<Shared<T>>,
-    len: usize,
-    dirty: bool,
+    table: Staged<T>,
 }
 
 impl<T> fmt::Debug for TunnelTable<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TunnelTable")
-            .field("capacity", &self.work.capacity())
-            .field("len", &self.len)
+            .field("capacity", &self.table.work.capacity())
+            .field("len", &self.table.len)
             .finish()
     }
 }
@@ -372,64 +396,47 @@ impl<T> TunnelTable<T> {
         if !(CHUNK_BITS..=MAX_INDEX_BITS).contains(&index_bits) {
             return Err(TableError::BadCapacity);
         }
-        let work = SlotArray::new(1 << index_bits);
         Ok(Self {
-            shared: Arc::new(Shared {
-                current: ArcSwap::from_pointee(work.clone()),
-            }),
-            work,
-            len: 0,
-            dirty: false,
+            table: Staged::new(1 << index_bits),
         })
     }
 
     /// A handle for a worker.
     pub fn reader(&self) -> TunnelTableReader<T> {
         TunnelTableReader {
-            shared: Arc::clone(&self.shared),
+            shared: Arc::clone(&self.table.shared),
         }
     }
 
     /// Sets tunnel `id` (inserting or replacing); returns the old value.
     /// Visible after `publish`.
     pub fn insert(&mut self, id: u32, entry: Arc<T>) -> Result<Option<Arc<T>>, TableError> {
-        let old = self.work.set(id as usize, Some(entry))?;
-        if old.is_none() {
-            self.len += 1;
-        }
-        self.dirty = true;
-        Ok(old)
+        self.table.set(id as usize, Some(entry))
     }
 
     /// Removes tunnel `id`. Visible after `publish`.
     pub fn remove(&mut self, id: u32) -> Option<Arc<T>> {
-        let old = self.work.set(id as usize, None).ok().flatten()?;
-        self.len -= 1;
-        self.dirty = true;
-        Some(old)
+        self.table.set(id as usize, None).ok().flatten()
     }
 
     /// Tunnel `id` in the working copy.
     pub fn get(&self, id: u32) -> Option<&Arc<T>> {
-        self.work.get(id as usize)
+        self.table.work.get(id as usize)
     }
 
     /// Makes every change since the last publish visible to readers.
     pub fn publish(&mut self) {
-        if self.dirty {
-            self.shared.current.store(Arc::new(self.work.clone()));
-            self.dirty = false;
-        }
+        self.table.publish();
     }
 
     /// Tunnels in the working copy.
     pub fn len(&self) -> usize {
-        self.len
+        self.table.len
     }
 
     /// True when there is no tunnel.
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.table.len == 0
     }
 }
 

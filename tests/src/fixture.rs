@@ -164,6 +164,22 @@ impl Node {
     }
 }
 
+/// Our outer address and the peer's, in documentation ranges
+/// (198.51.100.0/24, 2001:db8::/32).
+pub fn outer_addrs(v6: bool) -> (IpAddr, IpAddr) {
+    if v6 {
+        (
+            "2001:db8:ff::1".parse().unwrap(),
+            "2001:db8:ff::2".parse().unwrap(),
+        )
+    } else {
+        (
+            "198.51.100.1".parse().unwrap(),
+            "198.51.100.2".parse().unwrap(),
+        )
+    }
+}
+
 fn host_prefix(a: IpAddr) -> String {
     match a {
         IpAddr::V4(a) => format!("{a}/32"),

@@ -46,17 +46,7 @@ fn matrix(backend: Backend, full: bool) -> Vec<Case> {
                             if !full && (nat != esn || gre == inner_v6) {
                                 continue;
                             }
-                            let (local, remote): (IpAddr, IpAddr) = if outer_v6 {
-                                (
-                                    "2001:db8:ff::1".parse().unwrap(),
-                                    "2001:db8:ff::2".parse().unwrap(),
-                                )
-                            } else {
-                                (
-                                    "198.51.100.1".parse().unwrap(),
-                                    "198.51.100.2".parse().unwrap(),
-                                )
-                            };
+                            let (local, remote) = fixture::outer_addrs(outer_v6);
                             let key: Vec<u8> = (0..alg.keymat_len())
                                 .map(|i| (i as u8) ^ (0x5c + ai as u8))
                                 .collect();

@@ -2,14 +2,13 @@
 //! it decrypts every packet, finds every ICV good, and reports nothing
 //! malformed in the outer headers, ESP, GRE or the inner packets.
 
-use std::net::IpAddr;
 use std::process::Command;
 
 use dataplane::crypto::{Algorithm, Backend};
 use dataplane::pipeline::Action;
 use dataplane::tunnel::{NatT, TunnelMode};
 use perf::{gen, pcap};
-use system_tests::fixture::{Node, TunnelSpec, HOST_MAC, LAN_MAC, OUTBOUND_SPI};
+use system_tests::fixture::{self, Node, TunnelSpec, HOST_MAC, LAN_MAC, OUTBOUND_SPI};
 use system_tests::{run, tshark, Scratch};
 
 fn check(alg: Algorithm, outer_v6: bool, mode: TunnelMode, nat: bool, esn: bool) {
@@ -18,17 +17,7 @@ fn check(alg: Algorithm, outer_v6: bool, mode: TunnelMode, nat: bool, esn: bool)
         matches!(mode, TunnelMode::Gre { .. })
     );
     let dir = Scratch::new(&tag);
-    let (local, remote): (IpAddr, IpAddr) = if outer_v6 {
-        (
-            "2001:db8:ff::1".parse().unwrap(),
-            "2001:db8:ff::2".parse().unwrap(),
-        )
-    } else {
-        (
-            "198.51.100.1".parse().unwrap(),
-            "198.51.100.2".parse().unwrap(),
-        )
-    };
+    let (local, remote) = fixture::outer_addrs(outer_v6);
     let key: Vec<u8> = (0..alg.keymat_len())
         .map(|i| (i as u8).wrapping_mul(13).wrapping_add(3))
         .collect();
