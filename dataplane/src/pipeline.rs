@@ -158,6 +158,14 @@ impl<'s> Tally<'s> {
     }
 }
 
+/// The first pass's decision for a packet.
+enum Verdict<'s> {
+    /// Final.
+    Done(Action),
+    /// To be encapsulated into this tunnel in the second pass.
+    Encap(&'s Tunnel, InnerProto),
+}
+
 /// What the per-packet functions add to: the worker's counters and the
 /// burst's per-SA tally.
 struct Acc<'c, 's> {
@@ -202,15 +210,47 @@ impl Worker {
             counters: &mut self.counters,
             tally: Tally::new(),
         };
-        for (buf, action) in pkts[..n].iter_mut().zip(actions.iter_mut()) {
+        // First pass: classify, open, decapsulate, route. Packets bound for
+        // a tunnel wait for the second pass.
+        let mut pending: [Option<(&Tunnel, InnerProto)>; BURST_MAX] = [None; BURST_MAX];
+        let mut npending = 0;
+        for (i, buf) in pkts[..n].iter_mut().enumerate() {
             acc.counters.rx_packets += 1;
             acc.counters.rx_bytes += buf.len() as u64;
-            let a = match ctx.ethernet_in(buf, &mut acc) {
-                Ok(a) => a,
+            actions[i] = match ctx.ethernet_in(buf, &mut acc) {
+                Ok(Verdict::Done(a)) => a,
+                Ok(Verdict::Encap(t, proto)) => {
+                    pending[i] = Some((t, proto));
+                    npending += 1;
+                    Action::Consumed
+                }
                 Err(reason) => Action::Drop(reason),
             };
-            let c = &mut *acc.counters;
-            match a {
+        }
+        // Second pass: per tunnel, one sequence-number reservation for all
+        // its packets of the burst (in arrival order), then encapsulation.
+        let mut group = [(0usize, InnerProto::Ipv4); BURST_MAX];
+        while npending > 0 {
+            let first = pending.iter().position(Option::is_some).unwrap_or(n);
+            let Some((tunnel, _)) = pending.get(first).copied().flatten() else {
+                break;
+            };
+            let mut len = 0;
+            for (j, p) in pending.iter_mut().enumerate().skip(first) {
+                if let Some((t, proto)) = *p {
+                    if std::ptr::eq(t, tunnel) {
+                        group[len] = (j, proto);
+                        len += 1;
+                        *p = None;
+                    }
+                }
+            }
+            npending -= len;
+            ctx.encap_group(tunnel, &group[..len], pkts, actions, &mut acc);
+        }
+        let c = &mut *acc.counters;
+        for (buf, a) in pkts[..n].iter().zip(actions.iter()) {
+            match *a {
                 Action::Tx { .. } => {
                     c.tx_packets += 1;
                     c.tx_bytes += buf.len() as u64;
@@ -219,7 +259,6 @@ impl Worker {
                 Action::Consumed => c.consumed += 1,
                 Action::Drop(reason) => c.drop(reason),
             }
-            *action = a;
         }
         acc.tally.flush();
         n
@@ -244,19 +283,19 @@ impl<'s> Ctx<'s, '_> {
         &self,
         buf: &mut B,
         c: &mut Acc<'_, 's>,
-    ) -> Result<Action, DropReason> {
+    ) -> Result<Verdict<'s>, DropReason> {
         let frame = wire::ethernet::EthernetFrame::new_checked(buf.data())?;
         let ethertype = frame.ethertype();
         let hlen = frame.header_len();
         match ethertype {
-            EtherType::ARP => Ok(Action::Punt(Punt::Arp)),
+            EtherType::ARP => Ok(Verdict::Done(Action::Punt(Punt::Arp))),
             EtherType::IPV4 => {
                 buf.adj(hlen);
                 self.ipv4_in(buf, From::Wire, c)
             }
             EtherType::IPV6 => {
                 if is_neighbor_discovery(&buf.data()[hlen..]) {
-                    return Ok(Action::Punt(Punt::NeighborDiscovery));
+                    return Ok(Verdict::Done(Action::Punt(Punt::NeighborDiscovery)));
                 }
                 buf.adj(hlen);
                 self.ipv6_in(buf, From::Wire, c)
@@ -270,7 +309,7 @@ impl<'s> Ctx<'s, '_> {
         buf: &mut B,
         from: From,
         c: &mut Acc<'_, 's>,
-    ) -> Result<Action, DropReason> {
+    ) -> Result<Verdict<'s>, DropReason> {
         let (dst, protocol, hlen, total, frag) = {
             let ip = wire::ipv4::Ipv4Packet::new_checked(buf.data())?;
             if !ip.verify_checksum() {
@@ -315,7 +354,7 @@ impl<'s> Ctx<'s, '_> {
         buf: &mut B,
         from: From,
         c: &mut Acc<'_, 's>,
-    ) -> Result<Action, DropReason> {
+    ) -> Result<Verdict<'s>, DropReason> {
         let (dst, upper, upper_off, total, frag) = {
             let ip = wire::ipv6::Ipv6Packet::new_checked(buf.data())?;
             let (upper, off, frag) = ip.upper_layer()?;
@@ -351,7 +390,7 @@ impl<'s> Ctx<'s, '_> {
         buf: &mut B,
         protocol: IpProtocol,
         c: &mut Acc<'_, 's>,
-    ) -> Result<Action, DropReason> {
+    ) -> Result<Verdict<'s>, DropReason> {
         match protocol {
             IpProtocol::ESP => self.esp_in(buf, c),
             IpProtocol::UDP => {
@@ -363,11 +402,15 @@ impl<'s> Ctx<'s, '_> {
                 // Bytes past the UDP length are not part of the datagram.
                 buf.trim(buf.len() - udp_len);
                 match dst_port {
-                    wire::udp_encap::IKE_PORT => Ok(Action::Punt(Punt::Ike)),
+                    wire::udp_encap::IKE_PORT => Ok(Verdict::Done(Action::Punt(Punt::Ike))),
                     wire::udp_encap::NAT_T_PORT => {
                         match wire::udp_encap::classify(&buf.data()[payload_off..])? {
-                            wire::udp_encap::UdpEncap::Ike => Ok(Action::Punt(Punt::Ike)),
-                            wire::udp_encap::UdpEncap::NatKeepalive => Ok(Action::Consumed),
+                            wire::udp_encap::UdpEncap::Ike => {
+                                Ok(Verdict::Done(Action::Punt(Punt::Ike)))
+                            }
+                            wire::udp_encap::UdpEncap::NatKeepalive => {
+                                Ok(Verdict::Done(Action::Consumed))
+                            }
                             wire::udp_encap::UdpEncap::Esp => {
                                 buf.adj(payload_off);
                                 self.esp_in(buf, c)
@@ -382,7 +425,11 @@ impl<'s> Ctx<'s, '_> {
     }
 
     /// `buf` holds an ESP packet (header onwards).
-    fn esp_in<B: PacketBuf>(&self, buf: &mut B, c: &mut Acc<'_, 's>) -> Result<Action, DropReason> {
+    fn esp_in<B: PacketBuf>(
+        &self,
+        buf: &mut B,
+        c: &mut Acc<'_, 's>,
+    ) -> Result<Verdict<'s>, DropReason> {
         let spi = esp::peek_spi(buf.data()).ok_or(DropReason::Malformed)?;
         let entry = self.snap.sas.get(spi).ok_or(DropReason::NoSa)?;
         let opened = esp::open(&entry.sa, buf)?;
@@ -397,42 +444,78 @@ impl<'s> Ctx<'s, '_> {
         match tunnel.decapsulate(buf, opened.next_header)? {
             InnerProto::Ipv4 => self.ipv4_in(buf, from, c),
             InnerProto::Ipv6 => self.ipv6_in(buf, from, c),
-            InnerProto::Nhrp => Ok(Action::Punt(Punt::Nhrp { tunnel: tunnel.id })),
+            InnerProto::Nhrp => Ok(Verdict::Done(Action::Punt(Punt::Nhrp {
+                tunnel: tunnel.id,
+            }))),
         }
     }
 
-    /// `buf` holds an IP packet whose TTL was already decremented.
+    /// `buf` holds an IP packet whose TTL was already decremented. A packet
+    /// for a tunnel is only checked here; it is encapsulated in the second
+    /// pass of the burst, with the other packets for the same tunnel.
     fn forward<B: PacketBuf>(
         &self,
         buf: &mut B,
         nh: NextHop,
         proto: InnerProto,
         _from: From,
-        c: &mut Acc<'_, 's>,
-    ) -> Result<Action, DropReason> {
+        _c: &mut Acc<'_, 's>,
+    ) -> Result<Verdict<'s>, DropReason> {
         match nh {
-            NextHop::Port { port, mac } => self.l2_out(buf, port, mac, proto),
+            NextHop::Port { port, mac } => self.l2_out(buf, port, mac, proto).map(Verdict::Done),
             NextHop::Tunnel(id) => {
-                let tunnel = self.snap.tunnels.get(id).ok_or(DropReason::NoTunnel)?;
+                let tunnel: &'s Tunnel = self.snap.tunnels.get(id).ok_or(DropReason::NoTunnel)?;
+                if tunnel.outbound.is_none() {
+                    return Err(DropReason::NoOutboundSa);
+                }
+                if buf.len() > usize::from(tunnel.mtu) {
+                    return Err(DropReason::TooBig);
+                }
+                Ok(Verdict::Encap(tunnel, proto))
+            }
+            NextHop::Local | NextHop::Blackhole => Err(DropReason::NoRoute),
+        }
+    }
+
+    /// Second pass: encapsulates the burst's packets for one tunnel with
+    /// sequence numbers reserved at once, and sends them to the outer next
+    /// hop. `group` lists (packet index, inner protocol).
+    fn encap_group<B: PacketBuf>(
+        &self,
+        tunnel: &'s Tunnel,
+        group: &[(usize, InnerProto)],
+        pkts: &mut [B],
+        actions: &mut [Action; BURST_MAX],
+        c: &mut Acc<'_, 's>,
+    ) {
+        let Some(sa) = tunnel.outbound.as_deref() else {
+            for &(i, _) in group {
+                actions[i] = Action::Drop(DropReason::NoOutboundSa);
+            }
+            return;
+        };
+        let range = sa.reserve_seq(group.len() as u64);
+        // The outer destination is reached through a port; a route that
+        // sends it into a tunnel again would loop.
+        let outer = match tunnel.remote {
+            IpAddr::V4(a) => (self.snap.fib.lookup_v4(a.octets()), InnerProto::Ipv4),
+            IpAddr::V6(a) => (self.snap.fib.lookup_v6(a.octets()), InnerProto::Ipv6),
+        };
+        for (k, &(i, proto)) in group.iter().enumerate() {
+            let buf = &mut pkts[i];
+            let result = (|| {
+                let seq = range?.get(k as u64).ok_or(DropReason::SeqExhausted)?;
                 // The ESP payload: what the SA's byte counter counts.
                 let payload_len = buf.len() + tunnel.inner_overhead();
-                tunnel.encapsulate(buf, proto)?;
+                tunnel.encapsulate_with_seq(buf, proto, seq)?;
                 c.counters.esp_encrypted += 1;
-                if let Some(sa) = tunnel.outbound.as_deref() {
-                    c.tally.add(sa, false, payload_len);
-                }
-                // The outer destination is reached through a port; a route
-                // that sends it into a tunnel again would loop.
-                let outer = match tunnel.remote {
-                    IpAddr::V4(a) => (self.snap.fib.lookup_v4(a.octets()), InnerProto::Ipv4),
-                    IpAddr::V6(a) => (self.snap.fib.lookup_v6(a.octets()), InnerProto::Ipv6),
-                };
+                c.tally.add(sa, false, payload_len);
                 match outer {
                     (Some(NextHop::Port { port, mac }), p) => self.l2_out(buf, port, mac, p),
                     _ => Err(DropReason::NoRoute),
                 }
-            }
-            NextHop::Local | NextHop::Blackhole => Err(DropReason::NoRoute),
+            })();
+            actions[i] = result.unwrap_or_else(Action::Drop);
         }
     }
 

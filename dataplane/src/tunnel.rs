@@ -127,15 +127,39 @@ impl Tunnel {
     /// `buf` holds the outer IP packet. Returns the ESP sequence number used.
     ///
     /// On error `buf` may hold a partly built packet: the caller drops it.
+    /// A burst of packets to one tunnel should instead reserve its sequence
+    /// numbers at once ([`Sa::reserve_seq`]) and call
+    /// [`Tunnel::encapsulate_with_seq`], as the pipeline does.
     pub fn encapsulate<B: PacketBuf>(
         &self,
         buf: &mut B,
         inner: InnerProto,
     ) -> Result<u64, DropReason> {
         let sa = self.outbound.as_deref().ok_or(DropReason::NoOutboundSa)?;
+        // Refuse what would fail anyway before spending a sequence number.
+        self.precheck(buf)?;
+        let seq = sa.reserve_seq(1)?.first;
+        self.encapsulate_with_seq(buf, inner, seq)?;
+        Ok(seq)
+    }
+
+    fn precheck<B: PacketBuf>(&self, buf: &B) -> Result<(), DropReason> {
         if buf.len() > usize::from(self.mtu) {
             return Err(DropReason::TooBig);
         }
+        Ok(())
+    }
+
+    /// [`Tunnel::encapsulate`] with a sequence number already reserved on
+    /// the tunnel's outbound SA (each reserved number used at most once).
+    pub fn encapsulate_with_seq<B: PacketBuf>(
+        &self,
+        buf: &mut B,
+        inner: InnerProto,
+        seq: u64,
+    ) -> Result<(), DropReason> {
+        let sa = self.outbound.as_deref().ok_or(DropReason::NoOutboundSa)?;
+        self.precheck(buf)?;
         // Traffic class of the inner packet, copied to the outer header
         // (RFC 4301 section 5.1.2.1: DSCP copied; ECN per RFC 6040 normal
         // mode: copied).
@@ -161,7 +185,7 @@ impl Tunnel {
             (TunnelMode::Ipsec, InnerProto::Ipv6) => IpProtocol::IPV6,
             (TunnelMode::Ipsec, InnerProto::Nhrp) => return Err(DropReason::Unsupported),
         };
-        let seq = esp::seal(sa, buf, next_header.0)?;
+        esp::seal_reserved(sa, buf, next_header.0, seq)?;
 
         let mut outer_proto = IpProtocol::ESP;
         if let Some(nat) = self.nat_t {
@@ -186,8 +210,7 @@ impl Tunnel {
             }
             outer_proto = IpProtocol::UDP;
         }
-        self.prepend_outer_ip(buf, outer_proto, tos)?;
-        Ok(seq)
+        self.prepend_outer_ip(buf, outer_proto, tos)
     }
 
     /// Checks a decrypted packet against this tunnel and removes the GRE

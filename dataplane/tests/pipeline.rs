@@ -600,3 +600,54 @@ fn bursts_of_mixed_packets() {
         "both ends count the ESP payload"
     );
 }
+
+#[test]
+fn burst_reserves_sequence_numbers_per_tunnel_in_order() {
+    let (mut a, mut b) = pair(TunnelMode::Gre { key: None }, false, (A.wan, B.wan));
+    // Interleave tunnel traffic with LAN-local traffic and garbage.
+    let good = udp4([10, 1, 0, 5], [10, 2, 0, 7], 53, b"seq", 64);
+    let local = udp4([10, 1, 0, 5], [10, 1, 0, 9], 53, b"lan", 64);
+    let mut frames = Vec::new();
+    for i in 0..40 {
+        frames.push(eth4(&good));
+        if i % 4 == 0 {
+            frames.push(eth4(&local));
+            frames.push(vec![0; 3]);
+        }
+    }
+    let out = run(&mut a, LAN, &frames);
+    let seqs: Vec<u32> = out
+        .iter()
+        .filter(|(act, f)| *act == Action::Tx { port: WAN } && f.len() > 60)
+        .map(|(_, f)| u32::from_be_bytes([f[38], f[39], f[40], f[41]]))
+        .collect();
+    assert_eq!(
+        seqs,
+        (1..=40).collect::<Vec<u32>>(),
+        "consecutive, in arrival order"
+    );
+    let wires: Vec<Vec<u8>> = out
+        .into_iter()
+        .filter(|(act, _)| *act == Action::Tx { port: WAN })
+        .map(|(_, f)| f)
+        .collect();
+    let back = run(&mut b, WAN, &wires);
+    assert!(back.iter().all(|(act, _)| *act == Action::Tx { port: LAN }));
+}
+
+#[test]
+fn burst_at_sequence_exhaustion() {
+    let (mut a, _b) = pair(TunnelMode::Ipsec, false, (A.wan, B.wan));
+    let sa = a.tunnels.get(1).unwrap().outbound.clone().unwrap();
+    sa.set_next_seq(u64::from(u32::MAX) - 2);
+    let good = udp4([10, 1, 0, 5], [10, 2, 0, 7], 53, b"end", 64);
+    let out = run(&mut a, LAN, &vec![eth4(&good); 5]);
+    let acts: Vec<Action> = out.iter().map(|(act, _)| *act).collect();
+    assert_eq!(&acts[..3], &[Action::Tx { port: WAN }; 3]);
+    assert_eq!(&acts[3..], &[Action::Drop(DropReason::SeqExhausted); 2]);
+    assert!(sa.rekey_needed());
+    assert_eq!(a.worker.counters.drops_for(DropReason::SeqExhausted), 2);
+    // Later bursts keep refusing: the counter never cycles.
+    let out = run(&mut a, LAN, &[eth4(&good)]);
+    assert_eq!(out[0].0, Action::Drop(DropReason::SeqExhausted));
+}

@@ -8,10 +8,11 @@
 //!   ESP encrypts for this packet (GRE header, packet, padding, trailer),
 //!   at the same buffer offset (hence the same alignment), with the same
 //!   8-byte AAD and a 12-byte nonce.
-//! - `esp encap`: copy, then `Tunnel::encapsulate`: GRE header, ESP header,
-//!   sequence number and IV, padding and trailer, AEAD seal, outer IPv4
-//!   header with checksum; and, once per 64 packets as the pipeline does,
-//!   the per-SA byte counter.
+//! - `esp encap`: copy, then `Tunnel::encapsulate_with_seq`: GRE header,
+//!   ESP header, sequence number and IV, padding and trailer, AEAD seal,
+//!   outer IPv4 header with checksum; and, once per 64 packets as the
+//!   pipeline does, the sequence-number reservation (one atomic add) and the
+//!   per-SA byte counter.
 //! - `aead open`: copy of the ciphertext to the offset it has in the ESP
 //!   path, then the bare AEAD open (tag verified) over it.
 //! - `esp decap`: copy of the outer IPv4 packet, then: IPv4 header check and
@@ -242,12 +243,21 @@ pub fn esp_row(cfg: &Config, alg: Algorithm, backend: Backend, size: Size) -> Es
         }));
         eenc.push(time_loop(per, || {
             // As the pipeline does: per-SA counters added once per burst.
+            // and sequence numbers reserved once per burst.
             for (bs, ps) in bufs.chunks_mut(BURST).zip(plain.chunks(BURST)) {
                 let mut bytes = 0;
-                for (b, p) in bs.iter_mut().zip(ps) {
+                let range = tx_sa
+                    .reserve_seq(bs.len() as u64)
+                    .expect("sequence numbers");
+                for (k, (b, p)) in bs.iter_mut().zip(ps).enumerate() {
                     b.reset_from(p, HEADROOM);
                     bytes += (p.len() + tx_tunnel.inner_overhead()) as u64;
-                    black_box(tx_tunnel.encapsulate(b, InnerProto::Ipv4).is_ok());
+                    let seq = range.get(k as u64).expect("reserved");
+                    black_box(
+                        tx_tunnel
+                            .encapsulate_with_seq(b, InnerProto::Ipv4, seq)
+                            .is_ok(),
+                    );
                 }
                 tx_sa.count(0, bytes);
             }

@@ -122,6 +122,23 @@ impl fmt::Debug for Sa {
     }
 }
 
+/// Consecutive sequence numbers reserved with [`Sa::reserve_seq`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SeqRange {
+    /// The first number.
+    pub first: u64,
+    /// How many (may be fewer than asked when the SA ran out).
+    pub len: u64,
+}
+
+impl SeqRange {
+    /// The `i`-th number of the range, if the range has one.
+    #[inline]
+    pub fn get(&self, i: u64) -> Option<u64> {
+        (i < self.len).then(|| self.first + i)
+    }
+}
+
 /// What [`open`] found.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Opened {
@@ -258,25 +275,34 @@ impl Sa {
     /// maximum (RFC 4303 section 3.3.3: the counter MUST NOT cycle).
     #[inline]
     fn take_seq(&self) -> Result<u64, DropReason> {
-        // One locked add: every caller gets a distinct number. Past the
-        // maximum the counter keeps rising (refused), far from wrapping.
-        let seq = self.next_seq.fetch_add(1, Ordering::Relaxed);
-        match seq {
-            1.. if seq <= self.max_seq() => {
-                if seq >= self.soft_limit {
-                    self.rekey_needed.store(true, Ordering::Relaxed);
-                }
-                Ok(seq)
-            }
-            _ => {
-                //= https://www.rfc-editor.org/rfc/rfc4303#section-3.3.3
-                //# If anti-replay is enabled (the default), the sender checks
-                //# to ensure that the counter has not cycled before inserting
-                //# the new value in the Sequence Number field.
-                self.rekey_needed.store(true, Ordering::Relaxed);
-                Err(DropReason::SeqExhausted)
-            }
+        self.reserve_seq(1).map(|r| r.first)
+    }
+
+    /// Reserves `n` consecutive outbound sequence numbers with one atomic
+    /// add, for a burst of packets to this SA (as DPDK's librte_ipsec does).
+    /// Several workers may reserve at once: each number is handed out once,
+    /// and never past the maximum (RFC 4303 section 3.3.3: the counter MUST
+    /// NOT cycle). The range may be shorter than `n` when the SA runs out;
+    /// numbers reserved but not used leave a gap, which receivers accept.
+    #[inline]
+    pub fn reserve_seq(&self, n: u64) -> Result<SeqRange, DropReason> {
+        // Past the maximum the counter keeps rising (refused), far from
+        // wrapping: see `max_seq`.
+        let first = self.next_seq.fetch_add(n, Ordering::Relaxed);
+        let max = self.max_seq();
+        if first == 0 || first > max || n == 0 {
+            //= https://www.rfc-editor.org/rfc/rfc4303#section-3.3.3
+            //# If anti-replay is enabled (the default), the sender checks
+            //# to ensure that the counter has not cycled before inserting
+            //# the new value in the Sequence Number field.
+            self.rekey_needed.store(true, Ordering::Relaxed);
+            return Err(DropReason::SeqExhausted);
         }
+        let len = n.min(max - first + 1);
+        if first + len > self.soft_limit || len < n {
+            self.rekey_needed.store(true, Ordering::Relaxed);
+        }
+        Ok(SeqRange { first, len })
     }
 
     #[inline]
@@ -326,6 +352,19 @@ pub fn seal<B: PacketBuf>(sa: &Sa, buf: &mut B, next_header: u8) -> Result<u64, 
     let seq = sa.take_seq()?;
     seal_with(sa, buf, next_header, seq, &seq.to_be_bytes(), pad)?;
     Ok(seq)
+}
+
+/// [`seal`] with a sequence number reserved with [`Sa::reserve_seq`]. Each
+/// reserved number must be used at most once.
+#[inline]
+pub fn seal_reserved<B: PacketBuf>(
+    sa: &Sa,
+    buf: &mut B,
+    next_header: u8,
+    seq: u64,
+) -> Result<(), DropReason> {
+    let pad = pad_len(buf.len());
+    seal_with(sa, buf, next_header, seq, &seq.to_be_bytes(), pad)
 }
 
 /// [`seal`] with a given sequence number, IV and pad length: for test
