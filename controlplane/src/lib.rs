@@ -1,5 +1,7 @@
 //! Control plane: IKEv2 and NHRP sans-IO cores, FlexVPN glue, RIB, config.
 //!
-//! Not implemented yet: this crate is a shell until the IKEv2 issue lands.
-//! Nothing here is used by the dataplane or the benchmarks.
+//! Work in progress: only the IKEv2 building blocks below exist so far (see
+//! the README's feature table). Nothing here is used by the dataplane yet.
 #![forbid(unsafe_code)]
+
+pub mod ikev2;

@@ -1,0 +1,4 @@
+//! IKEv2 cryptographic suite: transforms, PRF, key derivation, Diffie-Hellman
+//! and the SK payload's encryption.
+//!
+//! Not implemented yet.
