@@ -85,6 +85,18 @@ fn check<const N: usize>(
             a
         );
     }
+    // The shape depends only on the route set: the same routes inserted
+    // afresh, in another order, take the same memory; removing every route
+    // gives back all of it.
+    let mut fresh = Fib::new();
+    for (p, nh) in model.iter().rev() {
+        insert(&mut fresh, *p, *nh);
+    }
+    prop_assert_eq!(fresh.memory_bytes(), fib.memory_bytes());
+    for (p, _) in &model {
+        remove(&mut fib, *p);
+    }
+    prop_assert_eq!(fib.memory_bytes(), Fib::new().memory_bytes());
     Ok(())
 }
 
