@@ -51,6 +51,13 @@ pub enum NextHop {
     Local,
     /// Drop (a null route).
     Blackhole,
+    /// An attached subnet on a port whose hosts' MACs are not known yet:
+    /// the packet goes to the main lcore for ARP/ND (see
+    /// [`crate::neighbor`]), which then installs a host route with the MAC.
+    Glean {
+        /// Port index.
+        port: u16,
+    },
 }
 
 /// Largest port index a [`NextHop::Port`] can carry.
@@ -60,6 +67,7 @@ const TAG_PORT: u64 = 1;
 const TAG_TUNNEL: u64 = 2;
 const TAG_LOCAL: u64 = 3;
 const TAG_BLACKHOLE: u64 = 4;
+const TAG_GLEAN: u64 = 5;
 
 impl NextHop {
     fn pack(self) -> u64 {
@@ -72,6 +80,7 @@ impl NextHop {
             Self::Tunnel(id) => TAG_TUNNEL << 60 | u64::from(id),
             Self::Local => TAG_LOCAL << 60,
             Self::Blackhole => TAG_BLACKHOLE << 60,
+            Self::Glean { port } => TAG_GLEAN << 60 | u64::from(port & MAX_PORT),
         }
     }
 
@@ -88,6 +97,9 @@ impl NextHop {
             TAG_TUNNEL => Some(Self::Tunnel(v as u32)),
             TAG_LOCAL => Some(Self::Local),
             TAG_BLACKHOLE => Some(Self::Blackhole),
+            TAG_GLEAN => Some(Self::Glean {
+                port: v as u16 & MAX_PORT,
+            }),
             _ => None,
         }
     }
@@ -511,7 +523,9 @@ impl Default for Fib {
 
 fn check_port(nh: NextHop) -> Result<(), FibError> {
     match nh {
-        NextHop::Port { port, .. } if port > MAX_PORT => Err(FibError::BadPort),
+        NextHop::Port { port, .. } | NextHop::Glean { port } if port > MAX_PORT => {
+            Err(FibError::BadPort)
+        }
         _ => Ok(()),
     }
 }
@@ -724,6 +738,8 @@ mod tests {
             NextHop::Tunnel(u32::MAX),
             NextHop::Local,
             NextHop::Blackhole,
+            NextHop::Glean { port: 0 },
+            NextHop::Glean { port: MAX_PORT },
         ] {
             assert_ne!(nh.pack(), 0);
             assert_eq!(NextHop::unpack(nh.pack()), Some(nh));

@@ -20,6 +20,7 @@ pub mod esp;
 pub mod fib;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod neighbor;
 pub mod pipeline;
 pub mod sa_table;
 pub mod tunnel;

@@ -62,6 +62,16 @@ pub enum Punt {
         /// The tunnel it arrived on.
         tunnel: u32,
     },
+    /// The next hop is on an attached subnet and its MAC is not known
+    /// ([`NextHop::Glean`]); the buffer holds the IP packet, ready to go out
+    /// of `port` once an Ethernet header to the neighbour's MAC is put in
+    /// front (see [`crate::neighbor::Neighbors::resolve`]).
+    Resolve {
+        /// Egress port.
+        port: u16,
+        /// The neighbour to resolve.
+        next_hop: IpAddr,
+    },
 }
 
 /// A port as the pipeline sees it.
@@ -473,6 +483,13 @@ impl<'s> Ctx<'s, '_> {
                 }
                 Ok(Verdict::Encap(tunnel, proto))
             }
+            NextHop::Glean { port } => {
+                let next_hop = ip_dst(buf.data(), proto).ok_or(DropReason::Malformed)?;
+                Ok(Verdict::Done(Action::Punt(Punt::Resolve {
+                    port,
+                    next_hop,
+                })))
+            }
             NextHop::Local | NextHop::Blackhole => Err(DropReason::NoRoute),
         }
     }
@@ -512,6 +529,10 @@ impl<'s> Ctx<'s, '_> {
                 c.tally.add(sa, false, payload_len);
                 match outer {
                     (Some(NextHop::Port { port, mac }), p) => self.l2_out(buf, port, mac, p),
+                    (Some(NextHop::Glean { port }), _) => Ok(Action::Punt(Punt::Resolve {
+                        port,
+                        next_hop: tunnel.remote,
+                    })),
                     _ => Err(DropReason::NoRoute),
                 }
             })();
@@ -544,6 +565,21 @@ impl<'s> Ctx<'s, '_> {
         d[6..12].copy_from_slice(&src);
         d[12..14].copy_from_slice(&ethertype.0.to_be_bytes());
         Ok(Action::Tx { port })
+    }
+}
+
+/// The destination address of the IP packet in `ip` (already validated).
+fn ip_dst(ip: &[u8], proto: InnerProto) -> Option<IpAddr> {
+    match proto {
+        InnerProto::Ipv4 => {
+            let a: [u8; 4] = ip.get(16..20)?.try_into().ok()?;
+            Some(IpAddr::from(a))
+        }
+        InnerProto::Ipv6 => {
+            let a: [u8; 16] = ip.get(24..40)?.try_into().ok()?;
+            Some(IpAddr::from(a))
+        }
+        InnerProto::Nhrp => None,
     }
 }
 

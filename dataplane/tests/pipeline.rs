@@ -651,3 +651,79 @@ fn burst_at_sequence_exhaustion() {
     let out = run(&mut a, LAN, &[eth4(&good)]);
     assert_eq!(out[0].0, Action::Drop(DropReason::SeqExhausted));
 }
+
+#[test]
+fn attached_subnet_without_mac_is_punted_for_resolution() {
+    let (mut a, _b) = pair(TunnelMode::Gre { key: None }, false, (A.wan, B.wan));
+    route(&mut a.fib, "10.1.7.0/24", NextHop::Glean { port: LAN });
+    route(
+        &mut a.fib,
+        "2001:db8:1:7::/64",
+        NextHop::Glean { port: LAN },
+    );
+    a.fib.publish();
+    let from_wan = |ip: Vec<u8>, v6: bool| {
+        let mut f = vec![0u8; 14];
+        EthernetRepr {
+            dst: mac(A.my_mac + 3),
+            src: mac(B.my_mac),
+            vlan: None,
+            ethertype: if v6 { EtherType::IPV6 } else { EtherType::IPV4 },
+        }
+        .emit(&mut f)
+        .unwrap();
+        f.extend_from_slice(&ip);
+        f
+    };
+    let p4 = udp4([10, 1, 0, 5], [10, 1, 7, 9], 53, b"glean", 64);
+    let p6 = udp6("2001:db8:1::5", "2001:db8:1:7::9", b"glean");
+    let mut bufs = vec![
+        VecBuf::new(&from_wan(p4.clone(), false)),
+        VecBuf::new(&from_wan(p6.clone(), true)),
+    ];
+    let mut actions = [Action::Consumed; BURST_MAX];
+    a.worker.process_burst(WAN, &mut bufs, &mut actions);
+    assert_eq!(
+        actions[0],
+        Action::Punt(Punt::Resolve {
+            port: LAN,
+            next_hop: "10.1.7.9".parse().unwrap()
+        })
+    );
+    assert_eq!(
+        actions[1],
+        Action::Punt(Punt::Resolve {
+            port: LAN,
+            next_hop: "2001:db8:1:7::9".parse().unwrap()
+        })
+    );
+    // The buffers hold the IP packets, forwarded (TTL and hop limit one
+    // less), ready for an Ethernet header.
+    let ip4 = Ipv4Packet::new_checked(bufs[0].data()).unwrap();
+    assert_eq!(ip4.ttl(), 63);
+    assert!(ip4.verify_checksum());
+    assert_eq!(bufs[0].len(), p4.len());
+    let ip6 = Ipv6Packet::new_checked(bufs[1].data()).unwrap();
+    assert_eq!(ip6.hop_limit(), 63);
+    assert_eq!(a.worker.counters.punted, 2);
+
+    // A tunnel whose outer next hop is not resolved yet: the encrypted
+    // packet is punted for the peer's address.
+    route(
+        &mut a.fib,
+        &format!("{}/32", B.wan),
+        NextHop::Glean { port: WAN },
+    );
+    a.fib.publish();
+    let good = udp4([10, 1, 0, 5], [10, 2, 0, 7], 53, b"outer", 64);
+    let out = run(&mut a, LAN, &[eth4(&good)]);
+    assert_eq!(
+        out[0].0,
+        Action::Punt(Punt::Resolve {
+            port: WAN,
+            next_hop: B.wan
+        })
+    );
+    let outer = Ipv4Packet::new_checked(&out[0].1[..]).unwrap();
+    assert_eq!(outer.protocol(), IpProtocol::ESP);
+}

@@ -17,6 +17,7 @@ pub mod ethernet;
 pub mod gre;
 pub mod ipv4;
 pub mod ipv6;
+pub mod ndp;
 pub mod udp;
 pub mod udp_encap;
 
@@ -139,6 +140,11 @@ pub fn fuzz_parse_all(data: &[u8]) {
 }
 
 fn fuzz_ip(data: &[u8]) {
+    if let Ok(p) = ndp::NdPacket::parse(data) {
+        let mut b = [0u8; ndp::PACKET_LEN];
+        let n = p.emit(&mut b).expect("room for one option");
+        assert_eq!(ndp::NdPacket::parse(&b[..n]), Ok(p));
+    }
     if let Ok(p) = ipv4::Ipv4Packet::new_checked(data) {
         let _ = (
             p.verify_checksum(),
