@@ -7,3 +7,4 @@
 pub mod esp_bench;
 pub mod gen;
 pub mod pcap;
+pub mod traffic;

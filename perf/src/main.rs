@@ -2,6 +2,9 @@
 //!
 //! ```text
 //! perf esp [--seconds S] [--rounds N] [--max-entries N] [--markdown FILE]
+//! perf gen --out FILE.pcap [--count N] [--size B|imix] [--flows N] [--dsts N]
+//!          [--src ADDR] [--dst ADDR] [--esp SPI:ALG:HEXKEY --outer SRC,DST
+//!          [--gre KEY|--gre-nokey] [--nat-t] [--esn] [--first-seq N]]
 //! ```
 //!
 //! Measures the ESP path against the bare AEAD on the same buffers for every
@@ -15,6 +18,7 @@ use dataplane::crypto::{Algorithm, Backend};
 use perf::esp_bench::{esp_row, lookup_row, Config, EspRow, LookupRow, Size};
 
 const USAGE: &str = "usage: perf esp [--seconds S] [--rounds N] [--max-entries N] [--markdown FILE]
+       perf gen --out FILE.pcap [options]   (perf gen --help)
 
   --seconds S       measurement time per variant and row (default 0.4)
   --rounds N        interleaved rounds per variant; the median is kept (default 5)
@@ -25,6 +29,7 @@ fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("esp") => esp(&args[1..]),
+        Some("gen") => gen_cmd(&args[1..]),
         Some("-h" | "--help") | None => {
             println!("{USAGE}");
             Ok(())
@@ -203,4 +208,134 @@ fn goals(rows: &[EspRow], lrows: &[LookupRow]) -> String {
         );
     }
     s
+}
+
+const GEN_USAGE: &str = "usage: perf gen --out FILE.pcap [options]
+
+Writes Ethernet frames to a pcap: UDP flows, or an ESP stream for one SA.
+
+  --count N          frames (default 1000)
+  --size B|imix      IP packet size in bytes, or the simple IMIX (default 64)
+  --flows N          distinct source address/port pairs (default 1)
+  --dsts N           distinct destination addresses (default 1)
+  --src ADDR         first source address (default 10.1.0.1; IPv6 allowed)
+  --dst ADDR         first destination address (default 10.2.0.1)
+  --dst-mac MAC      Ethernet destination (default 02:00:00:00:00:01)
+  --esp SPI:ALG:KEY  encrypt: SPI in hex, ALG aes128gcm|aes256gcm|chacha20poly1305,
+                     KEY in hex (key and 4-byte salt)
+  --outer SRC,DST    outer addresses of the ESP stream (required with --esp)
+  --gre KEY          GRE with this key inside ESP (default: plain IPsec tunnel mode)
+  --gre-nokey        GRE without a key inside ESP
+  --nat-t            UDP 4500 encapsulation
+  --esn              extended sequence numbers
+  --first-seq N      first sequence number (default 1)";
+
+fn parse_mac(s: &str) -> Result<[u8; 6]> {
+    let parts: Vec<&str> = s.split(':').collect();
+    if parts.len() != 6 {
+        bail!("MAC {s:?}: expected six hex bytes separated by ':'");
+    }
+    let mut m = [0u8; 6];
+    for (b, p) in m.iter_mut().zip(parts) {
+        *b = u8::from_str_radix(p, 16).with_context(|| format!("MAC {s:?}"))?;
+    }
+    Ok(m)
+}
+
+fn parse_esp(s: &str) -> Result<(u32, Algorithm, Vec<u8>)> {
+    let mut it = s.splitn(3, ':');
+    let (Some(spi), Some(alg), Some(key)) = (it.next(), it.next(), it.next()) else {
+        bail!("--esp {s:?}: expected SPI:ALG:KEY");
+    };
+    let spi = u32::from_str_radix(spi.trim_start_matches("0x"), 16).context("--esp SPI")?;
+    let alg = match alg.to_ascii_lowercase().as_str() {
+        "aes128gcm" => Algorithm::AesGcm128,
+        "aes256gcm" => Algorithm::AesGcm256,
+        "chacha20poly1305" => Algorithm::ChaCha20Poly1305,
+        other => bail!("--esp algorithm {other:?}: aes128gcm, aes256gcm or chacha20poly1305"),
+    };
+    if key.len() % 2 != 0 {
+        bail!("--esp key: odd number of hex digits");
+    }
+    let key = (0..key.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&key[i..i + 2], 16))
+        .collect::<Result<Vec<u8>, _>>()
+        .context("--esp key")?;
+    Ok((spi, alg, key))
+}
+
+fn gen_cmd(args: &[String]) -> Result<()> {
+    use perf::traffic::{EspSpec, Generator, Sizes, Spec};
+    let mut spec = Spec::default();
+    let mut out = None;
+    let mut count = 1000u64;
+    let mut esp: Option<(u32, Algorithm, Vec<u8>)> = None;
+    let mut outer = None;
+    let mut mode = dataplane::tunnel::TunnelMode::Ipsec;
+    let (mut nat_t, mut esn, mut first_seq) = (false, false, 1u64);
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let mut val = || it.next().with_context(|| format!("{a} needs a value"));
+        match a.as_str() {
+            "--out" => out = Some(val()?.clone()),
+            "--count" => count = val()?.parse().context("--count")?,
+            "--size" => spec.sizes = val()?.parse::<Sizes>()?,
+            "--flows" => spec.flows = val()?.parse().context("--flows")?,
+            "--dsts" => spec.destinations = val()?.parse().context("--dsts")?,
+            "--src" => spec.src = val()?.parse().context("--src")?,
+            "--dst" => spec.dst = val()?.parse().context("--dst")?,
+            "--dst-mac" => spec.dst_mac = parse_mac(val()?)?,
+            "--esp" => esp = Some(parse_esp(val()?)?),
+            "--outer" => {
+                let v = val()?;
+                let (s, d) = v.split_once(',').context("--outer SRC,DST")?;
+                outer = Some((
+                    s.parse().context("--outer source")?,
+                    d.parse().context("--outer destination")?,
+                ));
+            }
+            "--gre" => {
+                mode = dataplane::tunnel::TunnelMode::Gre {
+                    key: Some(val()?.parse().context("--gre key")?),
+                }
+            }
+            "--gre-nokey" => mode = dataplane::tunnel::TunnelMode::Gre { key: None },
+            "--nat-t" => nat_t = true,
+            "--esn" => esn = true,
+            "--first-seq" => first_seq = val()?.parse().context("--first-seq")?,
+            "-h" | "--help" => {
+                println!("{GEN_USAGE}");
+                return Ok(());
+            }
+            other => bail!("unknown option {other:?}\n{GEN_USAGE}"),
+        }
+    }
+    let out = out.context("--out FILE is required")?;
+    if let Some((spi, algorithm, key)) = esp {
+        let (outer_src, outer_dst) = outer.context("--esp needs --outer SRC,DST")?;
+        spec.esp = Some(EspSpec {
+            spi,
+            algorithm,
+            key,
+            esn,
+            outer_src,
+            outer_dst,
+            mode,
+            nat_t,
+            first_seq,
+        });
+    } else if outer.is_some() || nat_t || esn {
+        bail!("--outer, --nat-t and --esn only apply with --esp");
+    }
+    let mut g = Generator::new(spec)?;
+    let file = std::fs::File::create(&out).with_context(|| format!("creating {out}"))?;
+    let mut w = perf::pcap::PcapWriter::new(std::io::BufWriter::new(file), 1)?;
+    for i in 0..count {
+        w.write(i, &g.next_frame()?)?;
+    }
+    let n = w.count();
+    w.finish()?;
+    println!("wrote {n} frames to {out}");
+    Ok(())
 }
