@@ -293,6 +293,147 @@ mod tests {
         }
     }
 
+    /// An IKE_SA_INIT request laid out field by field after RFC 7296
+    /// section 3 (figures 4 to 22) and RFC 7383/7427's notifies, as a
+    /// strongSwan spoke sends it: SA (AES-CBC-256, HMAC-SHA2-256 PRF and
+    /// integrity, Curve25519), KE, Nonce, NAT detection, fragmentation and
+    /// signature hash notifies, a Vendor ID. 250 bytes.
+    const IKE_SA_INIT_REQUEST: &str = "
+        8a3c9d2e1f4b5a69 0000000000000000 21 20 22 08 00000000 000000fa
+        22 00 0030
+           00 00 002c 01 01 00 04
+              03 00 000c 01 00 000c 800e 0100
+              03 00 0008 02 00 0005
+              03 00 0008 03 00 000c
+              00 00 0008 04 00 001f
+        28 00 0028 001f 0000
+           e3f0a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e
+        29 00 0024
+           0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0
+        29 00 001c 00 00 4004 b1c2d3e4f5061728394a5b6c7d8e9fa0b1c2d3e4
+        29 00 001c 00 00 4005 0102030405060708090a0b0c0d0e0f1011121314
+        29 00 0008 00 00 402e
+        2b 00 000e 00 00 402f 0002 0003 0004
+        00 00 0014 882fe56d6fd20dbc2251613b2ebe5beb";
+
+    fn hex_bytes(s: &str) -> Vec<u8> {
+        hex::decode(s.split_whitespace().collect::<String>()).unwrap()
+    }
+
+    #[test]
+    fn test_parse_ike_sa_init() {
+        use crate::ikev2::codec::sa::{Proposal, SaPayload, Transform, TransformId};
+        use crate::ikev2::codec::types::{
+            DhGroup, EncrId, HashAlgorithm, IntegId, PrfId, ProtocolId,
+        };
+        let b = hex_bytes(IKE_SA_INIT_REQUEST);
+        assert_eq!(b.len(), 250);
+        let m = Message::parse(&b).unwrap();
+        assert_eq!(
+            m.header,
+            Header {
+                spi_i: 0x8a3c_9d2e_1f4b_5a69,
+                spi_r: 0,
+                exchange_type: ExchangeType::IKE_SA_INIT,
+                initiator: true,
+                response: false,
+                message_id: 0,
+            }
+        );
+        let types: Vec<_> = m.payloads.iter().map(Payload::payload_type).collect();
+        assert_eq!(
+            types,
+            [
+                PayloadType::SA,
+                PayloadType::KE,
+                PayloadType::NONCE,
+                PayloadType::NOTIFY,
+                PayloadType::NOTIFY,
+                PayloadType::NOTIFY,
+                PayloadType::NOTIFY,
+                PayloadType::VENDOR_ID
+            ]
+        );
+        assert_eq!(
+            m.payloads[0],
+            Payload::Sa(SaPayload {
+                proposals: vec![Proposal {
+                    number: 1,
+                    protocol: ProtocolId::IKE,
+                    spi: vec![],
+                    transforms: vec![
+                        Transform::with_key_length(TransformId::Encr(EncrId::AES_CBC), 256),
+                        Transform::new(TransformId::Prf(PrfId::HMAC_SHA2_256)),
+                        Transform::new(TransformId::Integ(IntegId::HMAC_SHA2_256_128)),
+                        Transform::new(TransformId::Dh(DhGroup::CURVE25519)),
+                    ],
+                }]
+            })
+        );
+        let Payload::Ke(ke) = &m.payloads[1] else {
+            panic!()
+        };
+        assert_eq!(
+            (ke.group, ke.data.len(), ke.data[0]),
+            (DhGroup::CURVE25519, 32, 0xe3)
+        );
+        let Payload::Nonce(n) = &m.payloads[2] else {
+            panic!()
+        };
+        assert_eq!(n.data.len(), 32);
+        let src = m.notify(NotifyType::NAT_DETECTION_SOURCE_IP).unwrap();
+        assert_eq!(src.nat_detection_hash().unwrap()[0], 0xb1);
+        assert!(m.notify(NotifyType::NAT_DETECTION_DESTINATION_IP).is_some());
+        assert!(m
+            .notify(NotifyType::IKEV2_FRAGMENTATION_SUPPORTED)
+            .is_some());
+        let h = m.notify(NotifyType::SIGNATURE_HASH_ALGORITHMS).unwrap();
+        assert_eq!(h.hash_algorithms().next(), Some(HashAlgorithm::SHA2_256));
+        let o = Message::parse_outer(&b).unwrap();
+        assert_eq!(
+            (o.header, &o.payloads, o.encrypted),
+            (m.header, &m.payloads, None)
+        );
+    }
+
+    #[test]
+    fn test_emit_ike_sa_init() {
+        let b = hex_bytes(IKE_SA_INIT_REQUEST);
+        assert_eq!(Message::parse(&b).unwrap().emit().unwrap(), b);
+    }
+
+    #[test]
+    fn test_check_len_ike_sa_init() {
+        let b = hex_bytes(IKE_SA_INIT_REQUEST);
+        // Every truncation, with the Length field fixed up, fails.
+        for n in HEADER_LEN..b.len() {
+            let mut t = b[..n].to_vec();
+            t[24..28].copy_from_slice(&(n as u32).to_be_bytes());
+            assert!(Message::parse(&t).is_err(), "{n}");
+            assert!(Message::parse_outer(&t).is_err(), "{n}");
+        }
+        // The Vendor ID marked critical is still understood.
+        let mut c = b.clone();
+        c[231] = 0x80;
+        assert!(Message::parse(&c).is_ok());
+        // An unknown type (49, GSPM) in its place: skipped, or refused if critical.
+        c[231] = 0;
+        c[216] = 49;
+        let m = Message::parse(&c).unwrap();
+        assert!(
+            matches!(m.payloads.last(), Some(Payload::Unknown(u)) if u.payload_type == PayloadType::GSPM)
+        );
+        c[231] = 0x80;
+        assert_eq!(
+            Message::parse(&c),
+            Err(Error::UnsupportedCriticalPayload(PayloadType::GSPM))
+        );
+        assert_eq!(
+            Message::parse_outer(&c),
+            Err(Error::UnsupportedCriticalPayload(PayloadType::GSPM))
+        );
+    }
+
     #[test]
     fn test_sk_roundtrip_and_outer() {
         let inner = vec![Payload::IdI(IdPayload::fqdn("spoke1.cisco.com"))];

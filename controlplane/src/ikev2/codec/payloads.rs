@@ -606,16 +606,16 @@ impl NotifyPayload {
             NotifyType::INVALID_SELECTORS
             | NotifyType::REKEY_SA
             | NotifyType::CHILD_SA_NOT_FOUND => {
-                if !matches!(self.protocol, ProtocolId::AH | ProtocolId::ESP) {
-                    return Err(Error::InvalidValue {
-                        what: "Notify Protocol ID",
-                        value: self.protocol.0.into(),
-                    });
-                }
                 if self.spi.len() != 4 {
                     return Err(Error::InvalidLength {
                         what: "Notify SPI",
                         length: self.spi.len(),
+                    });
+                }
+                if !matches!(self.protocol, ProtocolId::AH | ProtocolId::ESP) {
+                    return Err(Error::InvalidValue {
+                        what: "Notify Protocol ID",
+                        value: self.protocol.0.into(),
                     });
                 }
             }
@@ -649,7 +649,12 @@ impl NotifyPayload {
         let notify_type = NotifyType(r.u16("Notify Message Type")?);
         let spi = r.take(spi_size, "Notify SPI")?.to_vec();
         let p = Self {
-            protocol,
+            // Ignored without an SPI (see `emit`).
+            protocol: if spi.is_empty() {
+                ProtocolId::NONE
+            } else {
+                protocol
+            },
             spi,
             notify_type,
             data: r.rest().to_vec(),
@@ -1158,7 +1163,7 @@ mod tests {
         );
         // A protocol ID with an empty SPI is ignored on receipt, zero when sent.
         let n = NotifyPayload::parse(&mut Reader::new(&bytes("01 00 4000"))).unwrap();
-        assert_eq!(n.protocol, ProtocolId::IKE);
+        assert_eq!(n.protocol, ProtocolId::NONE);
         let mut out = Vec::new();
         n.emit(&mut out).unwrap();
         assert_eq!(out, bytes("00 00 4000"));
