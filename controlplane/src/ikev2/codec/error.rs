@@ -203,3 +203,79 @@ impl std::error::Error for EmitError {}
 
 /// Result of parsing.
 pub type Result<T> = core::result::Result<T, Error>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn test_display_and_notify() {
+        let all = [
+            Error::Truncated {
+                what: "x",
+                needed: 2,
+                available: 1,
+            },
+            Error::TrailingBytes {
+                what: "x",
+                count: 1,
+            },
+            Error::MessageLengthMismatch {
+                header: 1,
+                datagram: 2,
+            },
+            Error::UnsupportedMajorVersion(3),
+            Error::ZeroInitiatorSpi,
+            Error::PayloadLengthTooShort {
+                payload_type: PayloadType::SA,
+                length: 2,
+            },
+            Error::UnsupportedCriticalPayload(PayloadType(99)),
+            Error::EncryptedNotLast(PayloadType::SK),
+            Error::NestedEncrypted(PayloadType::SKF),
+            Error::InvalidLength {
+                what: "x",
+                length: 1,
+            },
+            Error::CountMismatch {
+                what: "x",
+                declared: 1,
+                found: 2,
+            },
+            Error::InvalidValue {
+                what: "x",
+                value: 1,
+            },
+        ];
+        for e in all {
+            assert!(!e.to_string().is_empty());
+            let (n, data) = e.suggested_notify();
+            match e {
+                Error::UnsupportedCriticalPayload(t) => {
+                    assert_eq!(
+                        (n, data),
+                        (NotifyType::UNSUPPORTED_CRITICAL_PAYLOAD, Some(t.0))
+                    );
+                }
+                Error::UnsupportedMajorVersion(_) => {
+                    assert_eq!((n, data), (NotifyType::INVALID_MAJOR_VERSION, None));
+                }
+                _ => assert_eq!((n, data), (NotifyType::INVALID_SYNTAX, None)),
+            }
+            assert!(EmitError::from(e).to_string().contains(&e.to_string()));
+        }
+        for e in [
+            EmitError::TooLong {
+                what: "x",
+                length: 1,
+            },
+            EmitError::TooMany {
+                what: "x",
+                count: 1,
+            },
+            EmitError::EncryptedNotLast,
+        ] {
+            assert!(!e.to_string().is_empty());
+        }
+    }
+}

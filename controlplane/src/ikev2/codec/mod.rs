@@ -17,6 +17,38 @@
 //!   [`Payload::Unknown`]; with it the parse fails with
 //!   [`Error::UnsupportedCriticalPayload`], which carries the type for the
 //!   UNSUPPORTED_CRITICAL_PAYLOAD answer.
+//!
+//! # For the state machine
+//!
+//! - Look up the IKE SA with [`IkePacket::new_checked`] (SPIs, exchange
+//!   type, flags, message ID) before parsing payloads. The datagram is the
+//!   UDP payload with the 4-byte non-ESP marker of port 4500 removed, and
+//!   the IKE Length must equal its length.
+//! - Errors: every [`Error`] is malformed input; [`Error::suggested_notify`]
+//!   names the notify (UNSUPPORTED_CRITICAL_PAYLOAD with the payload type,
+//!   INVALID_MAJOR_VERSION, else INVALID_SYNTAX). Answer only requests, and
+//!   INVALID_SYNTAX only inside a protected response (RFC 7296 section
+//!   2.21); drop unprotected garbage silently.
+//! - What the codec checks: lengths and counts of every structure, Last
+//!   Substruc values, SPI sizes per protocol (proposals, Delete, the three
+//!   Child SA notifies), Key Length as TV, nonce 16..=256, notify data sizes
+//!   of NAT detection (20), COOKIE (1..=64), INVALID_KE_PAYLOAD (2),
+//!   SET_WINDOW_SIZE (4), UNSUPPORTED_CRITICAL_PAYLOAD (1),
+//!   SIGNATURE_HASH_ALGORITHMS (even) and IKEV2_FRAGMENTATION_SUPPORTED
+//!   (empty), CP attribute sizes of the registered types, EAP header, SKF
+//!   fragment fields, RFC 7427 signature data, ID address sizes.
+//! - What it leaves to the state machine: proposal choice, proposal
+//!   numbering of requests ([`SaPayload::check_request_numbering`]; a
+//!   response carries the chosen proposal's number), which payloads an
+//!   exchange needs and in what order, KE data length per group (crypto),
+//!   NAT detection hashes, traffic selector narrowing.
+//! - A Notify without SPI always has protocol [`ProtocolId::NONE`] after
+//!   parsing (the field is ignored on receipt; Cisco sends 1 there).
+//! - [`IdPayload::reserved`] keeps the received RESERVED octets because
+//!   AUTH signs the ID payload body as received: use
+//!   [`IdPayload::auth_octets`] for RestOfInitIDPayload/RestOfRespIDPayload.
+//! - Minor version, the V flag and reserved bits are ignored on receipt and
+//!   sent as zero; the critical bit is always sent clear.
 
 mod chain;
 mod cp;
@@ -152,8 +184,9 @@ fn fuzz_split(data: &[u8]) {
         return;
     };
     let budget = usize::from(b) + 1;
-    let pieces =
-        fragment::split_fragments(PayloadType::SA, rest, budget).expect("small input splits");
+    let Ok(pieces) = fragment::split_fragments(PayloadType::SA, rest, budget) else {
+        return; // more than 65535 fragments
+    };
     let mut r = Reassembler::new(
         0,
         ReassemblyLimits {

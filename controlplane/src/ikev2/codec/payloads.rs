@@ -633,8 +633,12 @@ impl NotifyPayload {
             NotifyType::COOKIE if !(1..=COOKIE_MAX).contains(&n) => return Err(bad_data()),
             NotifyType::SIGNATURE_HASH_ALGORITHMS if n % 2 != 0 => return Err(bad_data()),
             //= https://www.rfc-editor.org/rfc/rfc7383#section-2.3
-            //# This Notify payload contains no data
-            NotifyType::IKEV2_FRAGMENTATION_SUPPORTED if n != 0 => return Err(bad_data()),
+            //# SPI Size (1 octet) MUST be 0, meaning no SPI is present.
+            //
+            // The notification carries no data either.
+            NotifyType::IKEV2_FRAGMENTATION_SUPPORTED if n != 0 || !self.spi.is_empty() => {
+                return Err(bad_data())
+            }
             _ => {}
         }
         Ok(())
@@ -1169,14 +1173,15 @@ mod tests {
         assert_eq!(out, bytes("00 00 4000"));
         // Errors.
         for bad in [
-            "00 00 4004 0001",   // NAT detection hash not 20 bytes
-            "00 00 0011 00",     // INVALID_KE_PAYLOAD group of 1 byte
-            "00 00 4001 000005", // SET_WINDOW_SIZE of 3 bytes
-            "00 00 0001",        // UNSUPPORTED_CRITICAL_PAYLOAD without type
-            "00 00 4006",        // empty COOKIE
-            "00 00 402f 000200", // odd hash algorithm list
-            "00 00 402e 00",     // fragmentation supported with data
-            "03 00 4009",        // REKEY_SA without SPI
+            "00 00 4004 0001",     // NAT detection hash not 20 bytes
+            "00 00 0011 00",       // INVALID_KE_PAYLOAD group of 1 byte
+            "00 00 4001 000005",   // SET_WINDOW_SIZE of 3 bytes
+            "00 00 0001",          // UNSUPPORTED_CRITICAL_PAYLOAD without type
+            "00 00 4006",          // empty COOKIE
+            "00 00 402f 000200",   // odd hash algorithm list
+            "00 00 402e 00",       // fragmentation supported with data
+            "00 04 402e 01020304", // fragmentation supported with an SPI
+            "03 00 4009",          // REKEY_SA without SPI
         ] {
             assert!(
                 matches!(
