@@ -390,13 +390,13 @@ proptest! {
         match (m.payloads.last(), outer.encrypted) {
             (Some(Payload::Sk(sk)), Some(e)) => {
                 prop_assert_eq!(e.body(), &sk.body[..]);
-                prop_assert_eq!(e.inner_next, sk.inner_next);
-                prop_assert_eq!(e.kind, ProtectedKind::Sk);
+                prop_assert_eq!(e.inner_next(), sk.inner_next);
+                prop_assert_eq!(e.kind(), ProtectedKind::Sk);
                 prop_assert_eq!(&outer.payloads[..], &m.payloads[..m.payloads.len() - 1]);
             }
             (Some(Payload::Skf(f)), Some(e)) => {
                 prop_assert_eq!(e.body(), &f.body[..]);
-                prop_assert_eq!(e.kind, ProtectedKind::Fragment(f.info));
+                prop_assert_eq!(e.kind(), ProtectedKind::Fragment(f.info));
                 prop_assert_eq!(&outer.payloads[..], &m.payloads[..m.payloads.len() - 1]);
             }
             (_, None) => prop_assert_eq!(&outer.payloads, &m.payloads),
@@ -423,13 +423,13 @@ proptest! {
         let (first, plain) = emit_inner(&inner).unwrap();
         let mut sb = emit_protected(&h, &outer, ProtectedLayout::Sk(first), iv + plain.len() + icv).unwrap();
         sb.split_mut().1[iv..iv + plain.len()].copy_from_slice(&plain);
-        let o = Message::parse_outer(&sb.bytes).unwrap();
+        let o = Message::parse_outer(sb.bytes()).unwrap();
         prop_assert_eq!(o.header, h);
         prop_assert_eq!(&o.payloads, &outer);
         let e = o.encrypted.unwrap();
-        prop_assert_eq!(e.associated_data(), &sb.bytes[..sb.body_offset]);
+        prop_assert_eq!(e.associated_data(), &sb.bytes()[..sb.body_offset()]);
         let body = e.body();
-        prop_assert_eq!(parse_inner(e.inner_next, &body[iv..body.len() - icv]).unwrap(), inner);
+        prop_assert_eq!(parse_inner(e.inner_next(), &body[iv..body.len() - icv]).unwrap(), inner);
     }
 
     #[test]

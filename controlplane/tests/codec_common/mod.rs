@@ -339,7 +339,7 @@ pub fn protected_messages() -> Vec<(&'static str, Vec<u8>)> {
         body[4..4 + piece.len()].copy_from_slice(piece);
         let n = body.len();
         body[n - 4..].fill(1);
-        sb.bytes
+        sb.into_bytes()
     };
     out.push((
         "ike_auth_request_sk",

@@ -142,21 +142,43 @@ pub enum ProtectedKind {
 }
 
 /// The SK/SKF payload of a received message, as the crypto layer needs it.
+/// Only [`Message::parse_outer`] makes one, so its offsets are always in
+/// range.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Protected<'a> {
-    /// SK or SKF (with its fragment fields).
-    pub kind: ProtectedKind,
-    /// Type of the first inner payload (NONE in fragments after the first).
-    pub inner_next: PayloadType,
-    /// The whole message. An integrity ICV covers `message[..len - icv]`
-    /// (RFC 7296 section 3.14: from the first octet of the header through
-    /// the Pad Length).
-    pub message: &'a [u8],
-    /// Where the IV starts in `message`.
-    pub body_offset: usize,
+    kind: ProtectedKind,
+    inner_next: PayloadType,
+    message: &'a [u8],
+    body_offset: usize,
 }
 
 impl<'a> Protected<'a> {
+    /// SK or SKF (with its fragment fields).
+    #[must_use]
+    pub fn kind(&self) -> ProtectedKind {
+        self.kind
+    }
+
+    /// Type of the first inner payload (NONE in fragments after the first).
+    #[must_use]
+    pub fn inner_next(&self) -> PayloadType {
+        self.inner_next
+    }
+
+    /// The whole message. An integrity ICV covers `message[..len - icv]`
+    /// (RFC 7296 section 3.14: from the first octet of the header through
+    /// the Pad Length).
+    #[must_use]
+    pub fn message(&self) -> &'a [u8] {
+        self.message
+    }
+
+    /// Where the IV starts in [`Protected::message`].
+    #[must_use]
+    pub fn body_offset(&self) -> usize {
+        self.body_offset
+    }
+
     /// IV, ciphertext, padding and ICV.
     #[must_use]
     pub fn body(&self) -> &'a [u8] {
@@ -199,13 +221,11 @@ pub enum ProtectedLayout {
 
 /// A message laid out for sealing: everything before the body is final,
 /// the body (IV, ciphertext, padding, ICV) is zeroes for the crypto layer
-/// to fill in place.
+/// to fill in place. Only [`emit_protected`] makes one.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SealBuffer {
-    /// The whole message, Length fields set.
-    pub bytes: Vec<u8>,
-    /// Where the body starts (the associated data is everything before).
-    pub body_offset: usize,
+    bytes: Vec<u8>,
+    body_offset: usize,
 }
 
 impl SealBuffer {
@@ -215,7 +235,25 @@ impl SealBuffer {
         (a, b)
     }
 
-    /// The body's range in `bytes`.
+    /// The whole message, Length fields set.
+    #[must_use]
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// The whole message, to send.
+    #[must_use]
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.bytes
+    }
+
+    /// Where the body starts (the associated data is everything before).
+    #[must_use]
+    pub fn body_offset(&self) -> usize {
+        self.body_offset
+    }
+
+    /// The body's range in [`SealBuffer::bytes`].
     #[must_use]
     pub fn body_range(&self) -> Range<usize> {
         self.body_offset..self.bytes.len()
@@ -443,27 +481,27 @@ mod tests {
         // "Encrypt" with a null cipher: IV 4 bytes, plaintext, ICV 4 bytes.
         let mut sb =
             emit_protected(&header(), &[], ProtectedLayout::Sk(first), 8 + plain.len()).unwrap();
-        assert_eq!(sb.body_offset, HEADER_LEN + 4);
+        assert_eq!(sb.body_offset(), HEADER_LEN + 4);
         {
             let (aad, body) = sb.split_mut();
             assert_eq!(aad.len(), 32);
             body[4..4 + plain.len()].copy_from_slice(&plain);
         }
         let range = sb.body_range();
-        let o = Message::parse_outer(&sb.bytes).unwrap();
+        let o = Message::parse_outer(sb.bytes()).unwrap();
         assert_eq!(o.header, header());
         assert!(o.payloads.is_empty());
         let e = o.encrypted.unwrap();
-        assert_eq!(e.kind, ProtectedKind::Sk);
-        assert_eq!(e.inner_next, PayloadType::IDI);
-        assert_eq!(e.associated_data(), &sb.bytes[..range.start]);
-        assert_eq!(e.body(), &sb.bytes[range]);
+        assert_eq!(e.kind(), ProtectedKind::Sk);
+        assert_eq!(e.inner_next(), PayloadType::IDI);
+        assert_eq!(e.associated_data(), &sb.bytes()[..range.start]);
+        assert_eq!(e.body(), &sb.bytes()[range]);
         assert_eq!(
-            parse_inner(e.inner_next, &e.body()[4..e.body().len() - 4]).unwrap(),
+            parse_inner(e.inner_next(), &e.body()[4..e.body().len() - 4]).unwrap(),
             inner
         );
         // The same message through Message::parse keeps SK as bytes.
-        let m = Message::parse(&sb.bytes).unwrap();
+        let m = Message::parse(sb.bytes()).unwrap();
         assert_eq!(
             m.payloads,
             [Payload::Sk(EncryptedPayload {
@@ -471,7 +509,7 @@ mod tests {
                 body: e.body().to_vec()
             })]
         );
-        assert_eq!(m.emit().unwrap(), sb.bytes);
+        assert_eq!(m.emit().unwrap(), sb.bytes());
     }
 
     #[test]
@@ -488,20 +526,20 @@ mod tests {
             next_payload: PayloadType::NONE,
         };
         let sb = emit_protected(&header(), &outer, ProtectedLayout::Fragment(info), 10).unwrap();
-        let o = Message::parse_outer(&sb.bytes).unwrap();
+        let o = Message::parse_outer(sb.bytes()).unwrap();
         assert_eq!(o.payloads, outer);
         let e = o.encrypted.unwrap();
-        assert_eq!(e.kind, ProtectedKind::Fragment(info));
+        assert_eq!(e.kind(), ProtectedKind::Fragment(info));
         assert_eq!(e.body().len(), 10);
-        assert_eq!(e.body_offset, sb.body_offset);
+        assert_eq!(e.body_offset(), sb.body_offset());
         assert_eq!(e.associated_data().len(), HEADER_LEN + 7 + 20 + 8);
-        let m = Message::parse(&sb.bytes).unwrap();
+        let m = Message::parse(sb.bytes()).unwrap();
         assert_eq!(m.payloads.len(), 3);
-        assert_eq!(m.emit().unwrap(), sb.bytes);
+        assert_eq!(m.emit().unwrap(), sb.bytes());
         // Bad fragment fields are refused on both sides.
         let bad = FragmentInfo { number: 4, ..info };
         assert!(emit_protected(&header(), &[], ProtectedLayout::Fragment(bad), 1).is_err());
-        let mut b = sb.bytes.clone();
+        let mut b = sb.bytes().to_vec();
         let at = HEADER_LEN + 7 + 20 + 4;
         b[at..at + 2].copy_from_slice(&[0, 0]);
         assert!(matches!(

@@ -112,7 +112,7 @@ pub fn fuzz_parse_all(data: &[u8]) {
         assert_eq!(outer.header, m.header);
         if let Some(e) = outer.encrypted {
             assert_eq!(e.associated_data().len() + e.body().len(), data.len());
-            fuzz_inner(e.inner_next, e.body());
+            fuzz_inner(e.inner_next(), e.body());
         }
     } else if let Ok(outer) = Message::parse_outer(data) {
         // Only the SK/SKF part can differ: the parse checks nothing more
