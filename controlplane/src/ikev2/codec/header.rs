@@ -198,6 +198,18 @@ impl Header {
         }
     }
 
+    /// The header of the response to this request: same SPIs, exchange
+    /// type and message ID, R set, I set when the responder is the
+    /// original initiator.
+    #[must_use]
+    pub fn response_header(&self) -> Self {
+        Self {
+            initiator: !self.initiator,
+            response: true,
+            ..*self
+        }
+    }
+
     /// The flags octet to send.
     #[must_use]
     pub fn flags(&self) -> u8 {
@@ -303,6 +315,10 @@ mod tests {
         h.emit(PayloadType::SA, &mut out).unwrap();
         patch_length(&mut out).unwrap();
         assert_eq!(out, b);
+        let r = h.response_header();
+        assert!(r.response && !r.initiator);
+        assert_eq!((r.spi_i, r.message_id), (h.spi_i, h.message_id));
+        assert_eq!(r.flags(), flags::RESPONSE);
         let zero = Header { spi_i: 0, ..h };
         assert_eq!(
             zero.emit(PayloadType::SA, &mut Vec::new()),
