@@ -11,6 +11,7 @@
 //! | [`mbuf`] | mbuf ownership, bursts, [`dataplane::buffer::PacketBuf`] |
 //! | [`port`] | ethdev configuration, RSS, start/stop, stats, burst I/O |
 //! | [`lcore`] | lcores, `rte_eal_remote_launch`, TSC |
+//! | [`ring`] | `rte_ring` of mbufs, split into producer and consumer |
 //! | [`sys`] | the raw bindings |
 //!
 //! EAL can be initialised once per process: tests that start it each run
@@ -23,6 +24,7 @@ pub mod lcore;
 pub mod mbuf;
 pub mod mempool;
 pub mod port;
+pub mod ring;
 pub mod sys;
 
 pub use eal::{Eal, EalBuilder};
@@ -30,3 +32,4 @@ pub use error::{Error, Result};
 pub use mbuf::{Mbuf, MbufBurst};
 pub use mempool::{Mempool, MempoolConfig};
 pub use port::{Port, PortConfig, PortStats, Rss, RxQueue, TxQueue};
+pub use ring::{mbuf_ring, RingConsumer, RingProducer, RingSync};
