@@ -31,5 +31,5 @@ pub use eal::{Eal, EalBuilder};
 pub use error::{Error, Result};
 pub use mbuf::{Mbuf, MbufBurst};
 pub use mempool::{Mempool, MempoolConfig};
-pub use port::{Port, PortConfig, PortStats, Rss, RxQueue, TxQueue};
+pub use port::{Port, PortConfig, PortStats, Rss, RxQueue, TxQueue, RSS_HASH_FUNCTIONS};
 pub use ring::{mbuf_ring, RingConsumer, RingProducer, RingSync};
