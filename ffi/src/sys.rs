@@ -19,3 +19,26 @@
 )]
 
 include!(concat!(env!("OUT_DIR"), "/bindings.rs"));
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // The RTE_BIT64() flags come out as u64 with their real values
+    // (clang_macro_fallback plus the parse callback in build.rs).
+    #[test]
+    fn test_bit64_constants() {
+        let ip: u64 = RTE_ETH_RSS_IP;
+        let udp: u64 = RTE_ETH_RSS_UDP;
+        let expect_ip =
+            (1u64 << 2) | (1 << 3) | (1 << 7) | (1 << 8) | (1 << 9) | (1 << 13) | (1 << 15);
+        assert_eq!(ip, expect_ip);
+        assert_eq!(udp, (1u64 << 5) | (1 << 11) | (1 << 17));
+        let cksum: u64 = RTE_ETH_RX_OFFLOAD_CHECKSUM;
+        assert_eq!(cksum, 0b1110);
+        let tx_ipv4: u64 = RTE_MBUF_F_TX_IPV4;
+        assert_eq!(tx_ipv4, 1u64 << 55);
+        assert_eq!(RTE_PKTMBUF_HEADROOM, 128);
+        assert_eq!(RTE_ETH_MQ_RX_RSS, 1);
+    }
+}

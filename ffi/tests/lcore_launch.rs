@@ -51,7 +51,9 @@ fn launch_on_worker_lcore() {
     let go = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let g = go.clone();
     let h = lcore::launch(&eal, 1, move || {
-        for _ in 0..10_000_000u64 {
+        // Bounded: gives up after 60 s so a failing test cannot hang.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while std::time::Instant::now() < deadline {
             if g.load(std::sync::atomic::Ordering::Acquire) {
                 return true;
             }
