@@ -152,6 +152,7 @@ static size_t capture_len;
 
 int ffi_log_capture_begin(void)
 {
+	/* Once per process (EAL init runs once). */
 	if (capture_stream != NULL)
 		return -1;
 	capture_stream = open_memstream(&capture_buf, &capture_len);
@@ -170,18 +171,22 @@ int ffi_log_capture_begin(void)
 size_t ffi_log_capture_end(char *out, size_t cap)
 {
 	size_t n = 0;
+	FILE *f = capture_stream;
 
-	if (capture_stream == NULL)
+	if (f == NULL)
 		return 0;
 	rte_openlog_stream(NULL);
-	fclose(capture_stream);
-	capture_stream = NULL;
+	/*
+	 * An EAL thread started during init may still hold the stream it got
+	 * before the switch back: never close it (a few bytes, once per
+	 * process), and read the buffer under the stream's lock.
+	 */
+	flockfile(f);
+	fflush(f);
 	if (capture_buf != NULL) {
 		n = capture_len < cap ? capture_len : cap;
 		memcpy(out, capture_buf + (capture_len - n), n);
-		free(capture_buf);
-		capture_buf = NULL;
 	}
-	capture_len = 0;
+	funlockfile(f);
 	return n;
 }

@@ -59,7 +59,9 @@ unsigned int ffi_rte_ring_count(const struct rte_ring *r);
  * EAL log capture: while active, DPDK's log goes into a memory buffer (so
  * that an error can quote what EAL said). End copies at most `cap` bytes of
  * the tail of the log into `out` (not NUL-terminated) and returns how many.
- * Returns -1 from begin when the buffer cannot be opened.
+ * Returns -1 from begin when the buffer cannot be opened, or on a second
+ * call (the buffer is used once per process and never closed, since an EAL
+ * thread may still write to it).
  */
 int ffi_log_capture_begin(void);
 size_t ffi_log_capture_end(char *out, size_t cap);
