@@ -314,6 +314,9 @@ impl Port {
                 conf.rxmode.mq_mode = sys::RTE_ETH_MQ_RX_RSS;
                 conf.rx_adv_conf.rss_conf.rss_key = std::ptr::null_mut(); // driver's key
                 conf.rx_adv_conf.rss_conf.rss_hf = hf;
+                // Hand the hash to software too (Mbuf::rss_hash) when the
+                // device can.
+                conf.rxmode.offloads |= info.rx_offload_capa & sys::RTE_ETH_RX_OFFLOAD_RSS_HASH;
                 Rss::Enabled { hash_functions: hf }
             }
         };
