@@ -3,7 +3,7 @@
 # fresh Debian 12 machine that has only the Rust toolchain. Idempotent: a
 # second run installs nothing. Needs root (or sudo) for apt.
 #
-#   scripts/install-deps.sh            # apt packages + Python venv (.venv) with scapy
+#   scripts/install-deps.sh            # apt packages (DPDK included) + Python venv (.venv) with scapy
 #
 # Environment: SKIP_APT=1 skips the apt step (for machines set up by hand).
 set -euo pipefail
@@ -14,6 +14,10 @@ APT_PACKAGES=(
   python3-venv    # isolated Python for scapy (independent ESP oracle)
   python3-pip
   iproute2        # network namespaces for end-to-end tests
+  libdpdk-dev     # DPDK 22.11 (headers, shared libraries, PMD plugins) for ffi/
+  pkg-config      # ffi/build.rs finds DPDK with it
+  libclang-dev    # bindgen (ffi/build.rs) parses the DPDK headers with libclang
+  clang
 )
 
 SUDO=""
