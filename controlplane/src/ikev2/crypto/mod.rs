@@ -2,6 +2,7 @@
 //! and the SK payload's encryption.
 
 mod auth;
+mod dh;
 mod error;
 mod keys;
 mod prf;
@@ -9,6 +10,7 @@ mod secret;
 mod transforms;
 
 pub use auth::{psk_auth, signed_octets, verify_psk_auth, KEY_PAD};
+pub use dh::DhPrivateKey;
 pub use error::{CryptoError, TransformKind};
 pub use keys::{rekey_skeyseed, skeyseed, ChildSaKeys, EspKeys, IkeSaKeys};
 pub use secret::SecretBytes;
