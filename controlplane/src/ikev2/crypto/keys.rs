@@ -4,7 +4,28 @@
 
 use super::error::CryptoError;
 use super::secret::SecretBytes;
+use super::sk::SkCipher;
 use super::transforms::{EspSuite, IkeSuite, Prf};
+
+/// Our role in the exchange that created an SA (IKE_SA_INIT for an IKE SA,
+/// the rekeying CREATE_CHILD_SA for a rekeyed one; the creating exchange
+/// for a Child SA). It picks which keys are outbound.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Role {
+    /// We sent the request.
+    Initiator,
+    /// We answered it.
+    Responder,
+}
+
+/// The two SK payload ciphers of an IKE SA, as one endpoint uses them.
+#[derive(Debug)]
+pub struct SkCiphers {
+    /// Protects the messages we send (requests and responses alike).
+    pub outbound: SkCipher,
+    /// Checks and decrypts the messages we receive.
+    pub inbound: SkCipher,
+}
 
 /// SKEYSEED of a new IKE SA: prf(Ni | Nr, g^ir).
 ///
@@ -152,6 +173,56 @@ impl IkeSaKeys {
         Self::derive(new_suite, seed.as_bytes(), ni, nr, spi_i, spi_r)
     }
 
+    /// The SK payload ciphers for an endpoint in `role`: the initiator
+    /// sends with SK_ei/SK_ai and receives with SK_er/SK_ar, the responder
+    /// the other way round. Call once per IKE SA: each cipher holds the IV
+    /// counter of its key.
+    ///
+    /// # Errors
+    ///
+    /// [`CryptoError::KeyLength`] if `suite` is not the suite these keys
+    /// were derived with.
+    pub fn sk_ciphers(&self, suite: &IkeSuite, role: Role) -> Result<SkCiphers, CryptoError> {
+        let build = |e: &SecretBytes, a: &SecretBytes| {
+            SkCipher::new(
+                suite.encr(),
+                e.as_bytes(),
+                suite.integ().map(|i| (i, a.as_bytes())),
+            )
+        };
+        let i2r = build(&self.sk_ei, &self.sk_ai)?;
+        let r2i = build(&self.sk_er, &self.sk_ar)?;
+        Ok(match role {
+            Role::Initiator => SkCiphers {
+                outbound: i2r,
+                inbound: r2i,
+            },
+            Role::Responder => SkCiphers {
+                outbound: r2i,
+                inbound: i2r,
+            },
+        })
+    }
+
+    /// SK_p for the AUTH payload we send in `role` (SK_pi for the
+    /// initiator, SK_pr for the responder).
+    #[must_use]
+    pub fn own_sk_p(&self, role: Role) -> &[u8] {
+        match role {
+            Role::Initiator => self.sk_pi(),
+            Role::Responder => self.sk_pr(),
+        }
+    }
+
+    /// SK_p for checking the peer's AUTH payload in `role`.
+    #[must_use]
+    pub fn peer_sk_p(&self, role: Role) -> &[u8] {
+        match role {
+            Role::Initiator => self.sk_pr(),
+            Role::Responder => self.sk_pi(),
+        }
+    }
+
     /// SK_d, the key for Child SA KEYMAT and IKE SA rekeying.
     #[must_use]
     pub fn sk_d(&self) -> &[u8] {
@@ -289,6 +360,16 @@ impl ChildSaKeys {
             encr: SecretBytes::from_slice(encr),
             key_len: esp.encr().key_len(),
             integ: esp.integ().map(|_| SecretBytes::from_slice(integ)),
+        }
+    }
+
+    /// The keys of our outbound and inbound ESP SAs, in that order, for an
+    /// endpoint in `role` in the exchange that created the Child SA.
+    #[must_use]
+    pub fn outbound_inbound(&self, role: Role) -> (&EspKeys, &EspKeys) {
+        match role {
+            Role::Initiator => (&self.initiator_to_responder, &self.responder_to_initiator),
+            Role::Responder => (&self.responder_to_initiator, &self.initiator_to_responder),
         }
     }
 
