@@ -6,4 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
+# Tables on transparent huge pages, as the dataplane process keeps them
+# (docs/PERFORMANCE.md shows the lookups with and without).
+export GLIBC_TUNABLES="${GLIBC_TUNABLES:-glibc.malloc.hugetlb=1}"
 cargo run --release --locked -p perf -- esp "$@"

@@ -6,12 +6,15 @@
 //! with `8d < L <= 8(d+1)` lives in a level-`d` node and covers
 //! `2^(8(d+1)-L)` consecutive slots; each slot holds the longest such prefix
 //! covering it. Below a slot hangs nothing, a node (two or more longer
-//! routes under that slot), or a leaf (exactly one): a sparse subtree, such
-//! as one spoke's /48 or /64 among many, is one small leaf instead of a
-//! chain of 6 KiB nodes. Lookup walks down by address bytes, remembering
-//! the last next hop seen, and ends at an empty slot or a leaf (one prefix
-//! comparison): at most 5 (IPv4) or 17 (IPv6) dependent loads, usually far
-//! fewer (1M random IPv6 /48s: 5), whatever the table size.
+//! routes under that slot), or the only longer route: in the slot itself
+//! when its bits past the slot's path fit in 32 (every IPv4 route; IPv6
+//! /48s under a 32-bit path, /64s under a 32-bit or longer path), else in a
+//! 32-byte leaf. A sparse subtree, such as one spoke's prefix among many, so
+//! costs nothing or one small allocation instead of a chain of 6 KiB nodes.
+//! Lookup walks down by address bytes, remembering the last next hop seen,
+//! and ends at an empty slot or a lone route (one masked comparison): at
+//! most 4 (IPv4) or 17 (IPv6) dependent loads, usually far fewer (1M random
+//! IPv6 /48s: 4), whatever the table size.
 //!
 //! A slot is a next hop packed into a `u64` (`0` = none) and the link
 //! below, side by side, so each step of a lookup is one cache access. A
@@ -250,7 +253,18 @@ impl<const N: usize> Default for Slot<N> {
 enum Down<const N: usize> {
     /// None.
     Empty,
-    /// Exactly one: kept whole, so a sparse subtree costs one small
+    /// Exactly one, whose bits past the slot's path fit in 32: kept in the
+    /// slot itself (no further load). `bits` holds those bits left-aligned,
+    /// `rem` how many count (1..=32).
+    Inline {
+        /// The route's next hop, packed.
+        nh: u64,
+        /// The route's bits after the slot's path, left-aligned.
+        bits: u32,
+        /// How many of `bits` belong to the prefix.
+        rem: u8,
+    },
+    /// Exactly one, longer: kept whole, so a sparse subtree costs one small
     /// allocation and one load instead of a chain of nodes.
     Leaf(Arc<Leaf<N>>),
     /// Two or more.
@@ -282,6 +296,14 @@ impl<const N: usize> Leaf<N> {
             nh: nh.pack(),
         }
     }
+}
+
+/// The 32 address bits that follow byte `level` (zero past the end).
+#[inline]
+fn bits_after<const N: usize>(addr: &[u8; N], level: usize) -> u32 {
+    // Left-align the address in a u128, drop the path's bytes.
+    let left = addr_bits(addr) << (128 - 8 * N);
+    ((left << (8 * (level + 1))) >> 96) as u32
 }
 
 #[inline]
@@ -327,13 +349,20 @@ impl<const N: usize> Trie<N> {
     fn lookup(&self, addr: &[u8; N]) -> Option<NextHop> {
         let mut best = self.default;
         let mut node: &Node<N> = &self.root;
-        for &b in addr.iter() {
+        for (level, &b) in addr.iter().enumerate() {
             let slot = &node.slots[usize::from(b)];
             if slot.nh != 0 {
                 best = slot.nh;
             }
             match &slot.down {
                 Down::Node(child) => node = child,
+                &Down::Inline { nh, bits, rem } => {
+                    let next = bits_after(addr, level);
+                    if (next ^ bits) & (u32::MAX << (32 - u32::from(rem))) == 0 {
+                        best = nh;
+                    }
+                    break;
+                }
                 Down::Leaf(leaf) => {
                     // The leaf is longer than every prefix seen on the way.
                     if addr_bits(addr) & leaf.mask == leaf.key {
@@ -397,7 +426,7 @@ impl<const N: usize> Family<N> {
                 + n.slots
                     .iter()
                     .map(|s| match &s.down {
-                        Down::Empty => 0,
+                        Down::Empty | Down::Inline { .. } => 0,
                         Down::Leaf(_) => size_of::<Leaf<N>>(),
                         Down::Node(child) => walk(child),
                     })
@@ -428,7 +457,18 @@ fn refresh_in<const N: usize>(
     let mut below = routes_below(routes, &p.addr, level);
     match (below.next(), below.next()) {
         (None, _) => slot.down = Down::Empty,
-        (Some((&q, &nh)), None) => slot.down = Down::Leaf(Arc::new(Leaf::new(q, nh))),
+        (Some((&q, &nh)), None) => {
+            let rem = usize::from(q.len) - 8 * (level + 1);
+            slot.down = if rem <= 32 {
+                Down::Inline {
+                    nh: nh.pack(),
+                    bits: bits_after(&q.addr, level),
+                    rem: rem as u8,
+                }
+            } else {
+                Down::Leaf(Arc::new(Leaf::new(q, nh)))
+            };
+        }
         (Some(_), Some(_)) => {
             if let Down::Node(child) = &mut slot.down {
                 refresh_in(routes, Arc::make_mut(child), level + 1, p);
@@ -717,6 +757,14 @@ mod tests {
     }
     fn a4(s: &str) -> [u8; 4] {
         s.parse::<Ipv4Addr>().unwrap().octets()
+    }
+
+    #[test]
+    fn test_slot_layout() {
+        // A slot stays 24 bytes with the inline leaf (the enum's tag shares
+        // a word with `rem`), so a lookup step touches one slot.
+        assert_eq!(size_of::<Slot<16>>(), 24);
+        assert_eq!(size_of::<Slot<4>>(), 24);
     }
 
     #[test]
