@@ -5,3 +5,4 @@
 #![forbid(unsafe_code)]
 
 pub mod ikev2;
+pub mod nhrp;
