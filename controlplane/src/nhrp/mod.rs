@@ -1,5 +1,5 @@
-//! NHRP (RFC 2332) with Cisco's shortcut-switching extensions: the codec.
-//! The sans-IO core (hub redirect, resolution, cache, shortcuts) comes with
-//! the NHRP issue.
+//! NHRP (RFC 2332) with Cisco's shortcut-switching extensions: the codec
+//! and the sans-IO core (hub redirect, resolution, shortcuts, cache).
 
 pub mod codec;
+pub mod core;
