@@ -4,5 +4,6 @@
 //! the README's feature table). Nothing here is used by the dataplane yet.
 #![forbid(unsafe_code)]
 
+pub mod config;
 pub mod ikev2;
 pub mod nhrp;
