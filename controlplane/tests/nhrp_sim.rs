@@ -73,8 +73,43 @@ fn iface(network_id: u32, nbma: &str, protocol: &str, hub: bool) -> IfaceConfig 
     }
 }
 
+/// The IPv4 address, or its IPv6 counterpart in an IPv6 world (overlay
+/// fd00::/8 for 172.16/192.168, underlay 2001:db8:: for 10.0.0.x).
+fn addr(v6: bool, s: &str) -> String {
+    if !v6 {
+        return s.to_string();
+    }
+    let o: Vec<u8> = s.split('.').map(|x| x.parse().unwrap()).collect();
+    match o[0] {
+        10 => format!("2001:db8::{}", o[3]),
+        172 => format!("fd00:172:{}::{}", o[2], o[3]),
+        192 => format!("fd00:192:{}::{}", o[2], o[3]),
+        _ => unreachable!(),
+    }
+}
+
 impl World {
     fn new(spoke2_network: u32) -> Self {
+        Self::with_family(spoke2_network, false)
+    }
+
+    fn with_family(spoke2_network: u32, v6: bool) -> Self {
+        let a = |s: &str| ip(&addr(v6, s));
+        // Prefix lengths: /24 -> /48, /16 -> /32, /32 -> /128.
+        let l = |n: u8| {
+            if !v6 {
+                n
+            } else {
+                match n {
+                    24 => 48,
+                    16 => 32,
+                    32 => 128,
+                    x => x,
+                }
+            }
+        };
+        let iface =
+            |id, nbma: &str, proto: &str, hub| iface(id, &addr(v6, nbma), &addr(v6, proto), hub);
         let mut hub = Nhrp::new();
         hub.set_interface(1, iface(1, "10.0.0.100", "172.16.0.1", true));
         hub.set_interface(2, iface(spoke2_network, "10.0.0.100", "172.16.0.1", true));
@@ -84,22 +119,22 @@ impl World {
         s2.set_interface(T0, iface(1, "10.0.0.120", "172.16.0.20", false));
         let ribs = [
             Table(vec![
-                (ip("192.168.1.0"), 24, Route::Tunnel(1)),
-                (ip("192.168.2.0"), 24, Route::Tunnel(2)),
-                (ip("172.16.0.10"), 32, Route::Tunnel(1)),
-                (ip("172.16.0.20"), 32, Route::Tunnel(2)),
+                (a("192.168.1.0"), l(24), Route::Tunnel(1)),
+                (a("192.168.2.0"), l(24), Route::Tunnel(2)),
+                (a("172.16.0.10"), l(32), Route::Tunnel(1)),
+                (a("172.16.0.20"), l(32), Route::Tunnel(2)),
             ]),
             Table(vec![
-                (ip("192.168.0.0"), 16, Route::Tunnel(T0)),
-                (ip("172.16.0.0"), 16, Route::Tunnel(T0)),
-                (ip("192.168.1.0"), 24, Route::Local { prefix_len: 24 }),
-                (ip("172.16.0.10"), 32, Route::Local { prefix_len: 32 }),
+                (a("192.168.0.0"), l(16), Route::Tunnel(T0)),
+                (a("172.16.0.0"), l(16), Route::Tunnel(T0)),
+                (a("192.168.1.0"), l(24), Route::Local { prefix_len: l(24) }),
+                (a("172.16.0.10"), l(32), Route::Local { prefix_len: l(32) }),
             ]),
             Table(vec![
-                (ip("192.168.0.0"), 16, Route::Tunnel(T0)),
-                (ip("172.16.0.0"), 16, Route::Tunnel(T0)),
-                (ip("192.168.2.0"), 24, Route::Local { prefix_len: 24 }),
-                (ip("172.16.0.20"), 32, Route::Local { prefix_len: 32 }),
+                (a("192.168.0.0"), l(16), Route::Tunnel(T0)),
+                (a("172.16.0.0"), l(16), Route::Tunnel(T0)),
+                (a("192.168.2.0"), l(24), Route::Local { prefix_len: l(24) }),
+                (a("172.16.0.20"), l(32), Route::Local { prefix_len: l(32) }),
             ]),
         ];
         Self {
@@ -140,8 +175,8 @@ impl World {
                         } => {
                             // The glue: a Virtual-Access on both ends, IKE up.
                             let peer = match peer_nbma.to_string().as_str() {
-                                "10.0.0.110" => S1,
-                                "10.0.0.120" => S2,
+                                "10.0.0.110" | "2001:db8::110" => S1,
+                                "10.0.0.120" | "2001:db8::120" => S2,
                                 other => panic!("unknown NBMA {other}"),
                             };
                             let t = self.next_tunnel;
@@ -188,9 +223,21 @@ impl World {
 
     /// host `src` sends to `dst` through the hub (ingress, egress tunnels).
     fn through_hub(&mut self, ingress: TunnelId, egress: TunnelId, src: &str, dst: &str) {
-        let mut p = vec![0x45, 0, 0, 20, 0, 0, 0, 0, 64, 17, 0, 0];
-        p.extend_from_slice(&ip_bytes(src));
-        p.extend_from_slice(&ip_bytes(dst));
+        let p = match (ip(src), ip(dst)) {
+            (IpAddr::V4(s), IpAddr::V4(d)) => {
+                let mut p = vec![0x45, 0, 0, 20, 0, 0, 0, 0, 64, 17, 0, 0];
+                p.extend_from_slice(&s.octets());
+                p.extend_from_slice(&d.octets());
+                p
+            }
+            (IpAddr::V6(s), IpAddr::V6(d)) => {
+                let mut p = vec![0x60, 0, 0, 0, 0, 0, 17, 64];
+                p.extend_from_slice(&s.octets());
+                p.extend_from_slice(&d.octets());
+                p
+            }
+            _ => unreachable!(),
+        };
         let now = self.now;
         self.nodes[HUB].redirect_trigger(now, ingress, egress, &p);
         self.settle();
@@ -228,13 +275,6 @@ impl World {
             .iter()
             .filter(|(n, e)| *n == node && matches!(e, Event::RemoveShortcut { .. }))
             .count()
-    }
-}
-
-fn ip_bytes(s: &str) -> [u8; 4] {
-    match ip(s) {
-        IpAddr::V4(a) => a.octets(),
-        IpAddr::V6(_) => unreachable!(),
     }
 }
 
@@ -383,4 +423,42 @@ fn garbage_and_hop_count() {
     let World { nodes, ribs, .. } = &mut w;
     nodes[S1].handle_packet(now, 99, &r.emit().unwrap(), &ribs[S1]);
     assert_eq!(nodes[S1].counters().dropped, before + 1);
+}
+
+#[test]
+fn ipv6_overlay_over_ipv6_underlay() {
+    let mut w = World::with_family(1, true);
+    let (src, dst) = (addr(true, "192.168.1.5"), addr(true, "192.168.2.7"));
+    w.through_hub(1, 2, &src, &dst);
+    assert_eq!(
+        w.sent_types(HUB),
+        [
+            PacketType::TRAFFIC_INDICATION,
+            PacketType::RESOLUTION_REQUEST
+        ]
+    );
+    assert_eq!(
+        w.installs(S1),
+        [
+            (ip("fd00:192:2::"), 48, 10),
+            (ip(&addr(true, "172.16.0.20")), 128, 10)
+        ]
+    );
+    let e = w.nodes[S1]
+        .cache()
+        .find(|e| e.prefix_len == 48)
+        .unwrap()
+        .clone();
+    assert_eq!(e.nbma, ip("2001:db8::120"));
+    // The packets carried IPv6 NBMA addresses (AFN 2) and protocol type
+    // 0x86dd.
+    let sent = w
+        .log
+        .iter()
+        .find_map(|(n, e)| match e {
+            Event::Send { packet, .. } if *n == S1 => Some(Packet::parse(packet).unwrap()),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!((sent.afn, sent.protocol_type), (2, 0x86dd));
 }
