@@ -1,0 +1,177 @@
+//! Two hosts in network namespaces ping each other through the running
+//! dataplane process, which owns two veth ends with `net_af_packet`:
+//!
+//! ```text
+//!  ns A (kernel host)          ns DP (dataplane process)          ns C (kernel host)
+//!  a0 192.0.2.10/24 ---veth--- a1 [port 0: 192.0.2.1/24]
+//!  default via 192.0.2.1                [port 1: 198.51.100.1/24] c1 ---veth--- c0 198.51.100.10/24
+//!                                                                  default via 198.51.100.1
+//! ```
+//!
+//! The kernels of A and C ARP for the dataplane's addresses (answered by
+//! the main lcore), and the dataplane ARPs for both hosts (a held packet is
+//! released on the answer, and a host route installed). `ping -c 3 -W 1`
+//! from A to C must succeed. The veth ends the dataplane opens have no
+//! kernel address (and IPv6 off), so the kernel of ns DP stays out of the
+//! way. Names carry the test's pid; a guard deletes the namespaces (and
+//! with them the veths) even when the test fails.
+//!
+//! Needs root and `ip` (iproute2); CI runs as root.
+
+mod common;
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::{counter, Dataplane, Scratch, EAL};
+
+fn sh(args: &[&str]) -> std::process::Output {
+    Command::new(args[0])
+        .args(&args[1..])
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {args:?}: {e}"))
+}
+
+fn must(args: &[&str]) {
+    let out = sh(args);
+    assert!(
+        out.status.success(),
+        "{args:?} failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Deletes the namespaces on drop.
+struct Netns(Vec<String>);
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        for ns in &self.0 {
+            let _ = sh(&["ip", "netns", "del", ns]);
+        }
+    }
+}
+
+#[test]
+fn kernel_host_pings_through_the_dataplane() {
+    let id = std::process::id();
+    let (ns_a, ns_dp, ns_c) = (format!("dpA{id}"), format!("dpX{id}"), format!("dpC{id}"));
+    // Interface names: at most 15 bytes.
+    let (a0, a1, c0, c1) = (
+        format!("va{id}"),
+        format!("vb{id}"),
+        format!("vc{id}"),
+        format!("vd{id}"),
+    );
+    let _guard = Netns(vec![ns_a.clone(), ns_dp.clone(), ns_c.clone()]);
+    for ns in [&ns_a, &ns_dp, &ns_c] {
+        must(&["ip", "netns", "add", ns]);
+        must(&["ip", "-n", ns, "link", "set", "lo", "up"]);
+    }
+    for (host_ns, host_if, dp_if, addr, gw) in [
+        (&ns_a, &a0, &a1, "192.0.2.10/24", "192.0.2.1"),
+        (&ns_c, &c0, &c1, "198.51.100.10/24", "198.51.100.1"),
+    ] {
+        must(&[
+            "ip", "link", "add", host_if, "netns", host_ns, "type", "veth", "peer", "name", dp_if,
+            "netns", &ns_dp,
+        ]);
+        // The dataplane's end: up, no address, no IPv6 (so the kernel of
+        // its namespace neither answers ARP nor sends ND there).
+        must(&[
+            "ip",
+            "netns",
+            "exec",
+            &ns_dp,
+            "sysctl",
+            "-qw",
+            &format!("net.ipv6.conf.{dp_if}.disable_ipv6=1"),
+        ]);
+        must(&["ip", "-n", &ns_dp, "link", "set", dp_if, "up"]);
+        must(&[
+            "ip",
+            "netns",
+            "exec",
+            host_ns,
+            "sysctl",
+            "-qw",
+            &format!("net.ipv6.conf.{host_if}.disable_ipv6=1"),
+        ]);
+        must(&["ip", "-n", host_ns, "addr", "add", addr, "dev", host_if]);
+        must(&["ip", "-n", host_ns, "link", "set", host_if, "up"]);
+        must(&["ip", "-n", host_ns, "route", "add", "default", "via", gw]);
+    }
+
+    let dir = Scratch::new("netns");
+    let cfg = dir.join("dp.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            r#"
+workers = 1
+idle = "adaptive"
+stats_interval = 1
+{EAL}
+[[ports]]
+name = "Ethernet0/0"
+device = "net_af_packet0,iface={a1}"
+ipv4 = ["192.0.2.1/24"]
+
+[[ports]]
+name = "Ethernet0/1"
+device = "net_af_packet1,iface={c1}"
+ipv4 = ["198.51.100.1/24"]
+"#
+        ),
+    )
+    .unwrap();
+    let mut dp = Dataplane::start(&cfg, &["ip", "netns", "exec", &ns_dp]);
+    dp.wait_running();
+
+    // A few tries, bounded: the first exchange also waits for ARP on both
+    // sides (the dataplane holds the packet meanwhile).
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let (ok, last) = loop {
+        let out = sh(&[
+            "ip",
+            "netns",
+            "exec",
+            &ns_a,
+            "ping",
+            "-c",
+            "3",
+            "-W",
+            "1",
+            "198.51.100.10",
+        ]);
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        if out.status.success() {
+            break (true, text);
+        }
+        if Instant::now() > deadline {
+            break (false, text);
+        }
+    };
+    let (status, out) = dp.terminate(Duration::from_secs(30));
+    assert!(
+        ok,
+        "ping failed: {last}\ndataplane stdout:\n{out}\nstderr:\n{}",
+        dp.stderr()
+    );
+    assert!(status.success(), "exit {status}\n{out}\n{}", dp.stderr());
+    // Forwarded both ways, ARP answered and resolved on both ports.
+    let tx = counter(&out, "total:", "tx_packets").unwrap();
+    assert!(tx >= 4, "{out}");
+    let replies = counter(&out, "main:", "arp_replies").unwrap();
+    let resolved = counter(&out, "main:", "neighbors_resolved").unwrap();
+    assert!(replies >= 1 && resolved >= 2, "{out}");
+    assert!(
+        counter(&out, "main:", "routes_installed").unwrap() >= 2,
+        "{out}"
+    );
+}
