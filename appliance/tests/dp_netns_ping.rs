@@ -164,6 +164,7 @@ ipv4 = ["198.51.100.1/24"]
         dp.stderr()
     );
     assert!(status.success(), "exit {status}\n{out}\n{}", dp.stderr());
+    println!("{out}");
     // Forwarded both ways, ARP answered and resolved on both ports.
     let tx = counter(&out, "total:", "tx_packets").unwrap();
     assert!(tx >= 4, "{out}");

@@ -273,6 +273,7 @@ inbound = [{{ spi = {IN2_SPI}, algorithm = "chacha20-poly1305", key = "{k_in2}",
     });
     let (status, out) = dp.terminate(Duration::from_secs(30));
     assert!(status.success(), "exit {status}\n{out}\n{}", dp.stderr());
+    println!("{out}");
     assert_eq!(counter(&out, "total:", "rx_packets"), Some(total), "{out}");
     assert_eq!(counter(&out, "total:", "tx_sent"), Some(total), "{out}");
     assert_eq!(counter(&out, "total:", "dropped"), Some(0), "{out}");

@@ -37,6 +37,7 @@ ipv4 = ["192.0.2.1/24"]
     });
     let (status, out) = dp.terminate(Duration::from_secs(30));
     assert!(status.success(), "exit {status}\n{out}\n{}", dp.stderr());
+    println!("{out}");
     assert!(out.contains("dataplane: final counters"), "{out}");
     let rx = counter(&out, "total:", "rx_packets").expect("rx_packets");
     assert!(rx > 0, "{out}");
