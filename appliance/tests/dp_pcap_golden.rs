@@ -236,6 +236,7 @@ local = "203.0.113.1"
 remote = "203.0.113.2"
 mode = "gre"
 gre_key = 42
+mtu = 1500
 outbound = {{ spi = {OUT1_SPI}, algorithm = "aes-gcm-128", key = "{k_out1}" }}
 inbound = [{{ spi = {IN1_SPI}, algorithm = "aes-gcm-128", key = "{k_in1}" }}]
 
@@ -245,6 +246,7 @@ local = "203.0.113.1"
 remote = "203.0.113.3"
 mode = "ipsec"
 nat_t = true
+mtu = 1500
 outbound = {{ spi = {OUT2_SPI}, algorithm = "chacha20-poly1305", key = "{k_out2}", esn = true, first_seq = {ESN_START} }}
 inbound = [{{ spi = {IN2_SPI}, algorithm = "chacha20-poly1305", key = "{k_in2}", esn = true }}]
 "#,

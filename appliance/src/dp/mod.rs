@@ -403,9 +403,10 @@ pub fn run(plan: &Plan, stop: Arc<AtomicBool>, log: &mut dyn Write) -> Result<Re
                     }
                     let _ = writeln!(
                         log,
-                        "dataplane: stats after {:.1} s: {} | main: {}",
+                        "dataplane: stats after {:.1} s: {} | drops: {} | main: {}",
                         now.duration_since(started).as_secs_f64(),
                         stats::worker_line(&total),
+                        stats::drops_line(&total.pipeline),
                         stats::main_line(&service.stats, &service.neighbor_counters())
                     );
                     let _ = log.flush();
