@@ -69,38 +69,48 @@ fn kernel_host_pings_through_the_dataplane() {
         must(&["ip", "netns", "add", ns]);
         must(&["ip", "-n", ns, "link", "set", "lo", "up"]);
     }
-    for (host_ns, host_if, dp_if, addr, gw) in [
-        (&ns_a, &a0, &a1, "192.0.2.10/24", "192.0.2.1"),
-        (&ns_c, &c0, &c1, "198.51.100.10/24", "198.51.100.1"),
+    for (host_ns, host_if, dp_if, addr, gw, addr6, gw6) in [
+        (
+            &ns_a,
+            &a0,
+            &a1,
+            "192.0.2.10/24",
+            "192.0.2.1",
+            "2001:db8:a::10/64",
+            "2001:db8:a::1",
+        ),
+        (
+            &ns_c,
+            &c0,
+            &c1,
+            "198.51.100.10/24",
+            "198.51.100.1",
+            "2001:db8:c::10/64",
+            "2001:db8:c::1",
+        ),
     ] {
         must(&[
             "ip", "link", "add", host_if, "netns", host_ns, "type", "veth", "peer", "name", dp_if,
             "netns", &ns_dp,
         ]);
         // The dataplane's end: up, no address, no IPv6 (so the kernel of
-        // its namespace neither answers ARP nor sends ND there).
-        must(&[
-            "ip",
-            "netns",
-            "exec",
-            &ns_dp,
-            "sysctl",
-            "-qw",
-            &format!("net.ipv6.conf.{dp_if}.disable_ipv6=1"),
-        ]);
+        // its namespace neither answers ARP nor takes part in ND there).
+        let sysctl =
+            |ns: &str, key: String| must(&["ip", "netns", "exec", ns, "sysctl", "-qw", &key]);
+        sysctl(&ns_dp, format!("net.ipv6.conf.{dp_if}.disable_ipv6=1"));
         must(&["ip", "-n", &ns_dp, "link", "set", dp_if, "up"]);
-        must(&[
-            "ip",
-            "netns",
-            "exec",
-            host_ns,
-            "sysctl",
-            "-qw",
-            &format!("net.ipv6.conf.{host_if}.disable_ipv6=1"),
-        ]);
+        // The host: no duplicate address detection, so its addresses are
+        // usable at once.
+        sysctl(host_ns, format!("net.ipv6.conf.{host_if}.accept_dad=0"));
         must(&["ip", "-n", host_ns, "addr", "add", addr, "dev", host_if]);
+        must(&[
+            "ip", "-n", host_ns, "addr", "add", addr6, "dev", host_if, "nodad",
+        ]);
         must(&["ip", "-n", host_ns, "link", "set", host_if, "up"]);
         must(&["ip", "-n", host_ns, "route", "add", "default", "via", gw]);
+        must(&[
+            "ip", "-n", host_ns, "-6", "route", "add", "default", "via", gw6,
+        ]);
     }
 
     let dir = Scratch::new("netns");
@@ -117,11 +127,13 @@ stats_interval = 1
 name = "Ethernet0/0"
 device = "net_af_packet0,iface={a1}"
 ipv4 = ["192.0.2.1/24"]
+ipv6 = ["2001:db8:a::1/64"]
 
 [[ports]]
 name = "Ethernet0/1"
 device = "net_af_packet1,iface={c1}"
 ipv4 = ["198.51.100.1/24"]
+ipv6 = ["2001:db8:c::1/64"]
 "#
         ),
     )
@@ -129,45 +141,39 @@ ipv4 = ["198.51.100.1/24"]
     let mut dp = Dataplane::start(&cfg, &["ip", "netns", "exec", &ns_dp]);
     dp.wait_running();
 
-    // A few tries, bounded: the first exchange also waits for ARP on both
-    // sides (the dataplane holds the packet meanwhile).
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let (ok, last) = loop {
-        let out = sh(&[
-            "ip",
-            "netns",
-            "exec",
-            &ns_a,
-            "ping",
-            "-c",
-            "3",
-            "-W",
-            "1",
-            "198.51.100.10",
-        ]);
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        if out.status.success() {
-            break (true, text);
-        }
-        if Instant::now() > deadline {
-            break (false, text);
+    // A few tries each, bounded: the first exchange also waits for ARP
+    // (or ND) on both sides (the dataplane holds the packet meanwhile).
+    let ping = |args: &[&str]| -> (bool, String) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let mut cmd = vec!["ip", "netns", "exec", &ns_a, "ping"];
+            cmd.extend_from_slice(args);
+            let out = sh(&cmd);
+            let text = format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            if out.status.success() || Instant::now() > deadline {
+                return (out.status.success(), text);
+            }
         }
     };
+    let (ok4, text4) = ping(&["-c", "3", "-W", "1", "198.51.100.10"]);
+    let (ok6, text6) = ping(&["-6", "-c", "3", "-W", "1", "2001:db8:c::10"]);
     let (status, out) = dp.terminate(Duration::from_secs(30));
-    assert!(
-        ok,
-        "ping failed: {last}\ndataplane stdout:\n{out}\nstderr:\n{}",
-        dp.stderr()
-    );
+    for (ok, text) in [(ok4, &text4), (ok6, &text6)] {
+        assert!(
+            ok,
+            "ping failed: {text}\ndataplane stdout:\n{out}\nstderr:\n{}",
+            dp.stderr()
+        );
+    }
     assert!(status.success(), "exit {status}\n{out}\n{}", dp.stderr());
     println!("{out}");
     // Forwarded both ways, ARP answered and resolved on both ports.
     let tx = counter(&out, "total:", "tx_packets").unwrap();
-    assert!(tx >= 4, "{out}");
+    assert!(tx >= 8, "{out}");
     let replies = counter(&out, "main:", "arp_replies").unwrap();
     let resolved = counter(&out, "main:", "neighbors_resolved").unwrap();
     assert!(replies >= 1 && resolved >= 2, "{out}");
