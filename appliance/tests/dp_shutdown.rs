@@ -50,3 +50,47 @@ ipv4 = ["192.0.2.1/24"]
     let ipackets = counter(&out, "port Ethernet0/0", "ipackets").expect("port stats");
     assert!(ipackets >= rx, "{out}");
 }
+
+/// A bad configuration stops the process before EAL, with exit status 1
+/// and a message naming the key; `--check` accepts a good one.
+#[test]
+fn config_errors_name_the_key() {
+    let dir = Scratch::new("cli");
+    let bad = dir.join("bad.toml");
+    std::fs::write(
+        &bad,
+        "[[ports]]\nname = \"Ethernet0/0\"\ndevice = \"net_null0\"\nipv4 = [\"10.0.0.1/40\"]\n",
+    )
+    .unwrap();
+    let out = std::process::Command::new(common::appliance())
+        .args(["dataplane", "--config"])
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("ports[0].ipv4[0]") && err.contains("40"),
+        "{err}"
+    );
+    assert!(!err.contains("EAL:"), "EAL must not start: {err}");
+
+    let good = dir.join("good.toml");
+    std::fs::write(
+        &good,
+        "[[ports]]\nname = \"Ethernet0/0\"\ndevice = \"net_null0\"\nipv4 = [\"10.0.0.1/24\"]\n",
+    )
+    .unwrap();
+    let out = std::process::Command::new(common::appliance())
+        .args(["dataplane", "--check", "--config"])
+        .arg(&good)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let out = std::process::Command::new(common::appliance())
+        .arg("frobnicate")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("usage:"));
+}

@@ -409,6 +409,14 @@ pub fn run(plan: &Plan, stop: Arc<AtomicBool>, log: &mut dyn Write) -> Result<Re
                         stats::drops_line(&total.pipeline),
                         stats::main_line(&service.stats, &service.neighbor_counters())
                     );
+                    for (p, port) in plan.ports.iter().zip(&ports) {
+                        let line = PortLine {
+                            name: p.name.clone(),
+                            device: p.device.ethdev_name().to_owned(),
+                            stats: port.stats().map_err(|e| e.to_string()),
+                        };
+                        let _ = writeln!(log, "dataplane: port {}", stats::port_line(&line));
+                    }
                     let _ = log.flush();
                 }
             }
