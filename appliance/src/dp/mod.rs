@@ -236,7 +236,7 @@ fn pool_size(plan: &Plan) -> u32 {
     let rings = (w + 1) * RING_SIZE;
     let bursts = w * (ports + 4) * 64;
     let caches = (w + 1) * 384;
-    let held = 4096;
+    let held = service::HELD_MAX as u32 + 2048;
     let need = desc + rings + bursts + caches + held;
     // 2^k - 1 is what the mempool stores best.
     (need + 1).next_power_of_two() - 1

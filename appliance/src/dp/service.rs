@@ -25,6 +25,10 @@ use super::stats::MainStats;
 /// again.
 const GATEWAY_RETRY: Duration = Duration::from_secs(5);
 
+/// Packets held for resolution at most, all neighbours together: a scan of
+/// an attached subnet must not drain the mbuf pool that receive needs.
+pub const HELD_MAX: usize = 2048;
+
 /// The main lcore's state.
 #[derive(Debug)]
 pub struct Service {
@@ -37,6 +41,8 @@ pub struct Service {
     out: MbufBurst<BURST_MAX>,
     burst: MbufBurst<BURST_MAX>,
     next_gateway_try: Option<Instant>,
+    /// Packets held by `neighbors` now.
+    held: usize,
     /// Counters.
     pub stats: MainStats,
     said_ike: bool,
@@ -64,6 +70,7 @@ impl Service {
             out: MbufBurst::new(),
             burst: MbufBurst::new(),
             next_gateway_try: None,
+            held: 0,
             stats: MainStats::default(),
             said_ike: false,
             said_nhrp: false,
@@ -121,6 +128,11 @@ impl Service {
             }
             Punt::Resolve { port, next_hop } => {
                 self.stats.resolve += 1;
+                if self.held >= HELD_MAX {
+                    self.stats.held_budget_full += 1;
+                    return;
+                }
+                self.held += 1;
                 self.neighbors.resolve(now, port, next_hop, m);
             }
             Punt::Ike => {
@@ -163,6 +175,7 @@ impl Service {
                     mac,
                     mut packet,
                 } => {
+                    self.held = self.held.saturating_sub(1);
                     if self.add_ethernet(port, mac, &mut packet) {
                         self.queue(port, packet);
                     } else {
@@ -177,6 +190,7 @@ impl Service {
                 }
                 Output::Drop { packet, reason } => {
                     drop(packet);
+                    self.held = self.held.saturating_sub(1);
                     match reason {
                         DropCause::Unresolved => self.stats.held_unresolved += 1,
                         DropCause::QueueFull => self.stats.held_queue_full += 1,

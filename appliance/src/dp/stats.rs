@@ -197,6 +197,9 @@ pub struct MainStats {
     pub held_table_full: u64,
     /// See [`MainStats::held_unresolved`].
     pub held_no_source: u64,
+    /// Packets to resolve dropped because [`super::service::HELD_MAX`]
+    /// packets were already held.
+    pub held_budget_full: u64,
     /// Host routes installed from resolved neighbours.
     pub routes_installed: u64,
     /// Host routes removed for lost neighbours.
@@ -290,6 +293,7 @@ pub fn main_line(m: &MainStats, n: &dataplane::neighbor::Counters) -> String {
             ("held_queue_full", m.held_queue_full),
             ("held_table_full", m.held_table_full),
             ("held_no_source", m.held_no_source),
+            ("held_budget_full", m.held_budget_full),
             ("routes_installed", m.routes_installed),
             ("routes_removed", m.routes_removed),
             ("arp_requests", n.arp_requests),
