@@ -13,7 +13,9 @@
 //! released on the answer, and a host route installed). `ping -c 3 -W 1`
 //! from A to C must succeed. The veth ends the dataplane opens have no
 //! kernel address (and IPv6 off), so the kernel of ns DP stays out of the
-//! way. Names carry the test's pid; a guard deletes the namespaces (and
+//! way. Then host C loses its addresses, and the dataplane's entries for
+//! it time out (unanswered probes) and its host routes are removed. Names
+//! carry the test's pid; a guard deletes the namespaces (and
 //! with them the veths) even when the test fails.
 //!
 //! Needs root and `ip` (iproute2); CI runs as root.
@@ -134,6 +136,12 @@ name = "Ethernet0/1"
 device = "net_af_packet1,iface={c1}"
 ipv4 = ["198.51.100.1/24"]
 ipv6 = ["2001:db8:c::1/64"]
+
+# Short timers, so that a host that goes away is noticed within seconds.
+[arp]
+reachable_secs = 1
+retransmit_ms = 300
+max_probes = 2
 "#
         ),
     )
@@ -161,6 +169,14 @@ ipv6 = ["2001:db8:c::1/64"]
     };
     let (ok4, text4) = ping(&["-c", "3", "-W", "1", "198.51.100.10"]);
     let (ok6, text6) = ping(&["-6", "-c", "3", "-W", "1", "2001:db8:c::10"]);
+    // Host C loses its addresses: it stops answering the dataplane's
+    // probes, whose entries for it time out (Lost), and its host routes go.
+    if ok4 && ok6 {
+        must(&["ip", "-n", &ns_c, "addr", "flush", "dev", &c0]);
+        dp.wait_stdout("host routes removed", Duration::from_secs(30), |s| {
+            common::counter(s, "dataplane: stats", "routes_removed").is_some_and(|n| n >= 2)
+        });
+    }
     let (status, out) = dp.terminate(Duration::from_secs(30));
     for (ok, text) in [(ok4, &text4), (ok6, &text6)] {
         assert!(
