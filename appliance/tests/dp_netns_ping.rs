@@ -174,7 +174,7 @@ max_probes = 2
     if ok4 && ok6 {
         must(&["ip", "-n", &ns_c, "addr", "flush", "dev", &c0]);
         dp.wait_stdout("host routes removed", Duration::from_secs(30), |s| {
-            common::counter(s, "dataplane: stats", "routes_removed").is_some_and(|n| n >= 2)
+            counter(s, "dataplane: stats", "routes_removed").is_some_and(|n| n >= 2)
         });
     }
     let (status, out) = dp.terminate(Duration::from_secs(30));
@@ -193,8 +193,22 @@ max_probes = 2
     let replies = counter(&out, "main:", "arp_replies").unwrap();
     let resolved = counter(&out, "main:", "neighbors_resolved").unwrap();
     assert!(replies >= 1 && resolved >= 2, "{out}");
+    let installed = counter(&out, "main:", "routes_installed").unwrap();
     assert!(
-        counter(&out, "main:", "routes_installed").unwrap() >= 2,
+        installed >= 4,
+        "host routes for A and C, IPv4 and IPv6\n{out}"
+    );
+    // ND: a Neighbor Solicitation sent (for host C) and a Neighbor
+    // Advertisement for our address.
+    assert!(counter(&out, "main:", "ns_sent").unwrap() >= 1, "{out}");
+    assert!(counter(&out, "main:", "na_sent").unwrap() >= 1, "{out}");
+    // Host C timed out, for IPv4 and IPv6.
+    assert!(
+        counter(&out, "main:", "routes_removed").unwrap() >= 2,
+        "{out}"
+    );
+    assert!(
+        counter(&out, "main:", "neighbors_failed").unwrap() >= 2,
         "{out}"
     );
 }
