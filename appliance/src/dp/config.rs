@@ -6,6 +6,7 @@
 //! (addresses, prefixes, keys, references between sections) and resolves
 //! names into indexes: the result, a [`Plan`], is what the process runs.
 //! Every error names the key it is about, such as `ports[1].ipv4[0]`.
+//! A commented example: `appliance/dataplane.example.toml`.
 //!
 //! ```toml
 //! workers = 1
@@ -1268,6 +1269,21 @@ inbound = [{ spi = 0x12345, algorithm = "chacha20-poly1305", key = "000102030405
         assert!(e.contains("idle_max_sleep_us"), "{e}");
         let e = plan_err(&edit("no_shconf = true", "in_memory = true"));
         assert!(e.contains("in_memory"), "{e}");
+    }
+
+    #[test]
+    fn test_example_file() {
+        let text = include_str!("../../dataplane.example.toml");
+        let plan = Config::parse(text).unwrap().plan().unwrap();
+        assert_eq!(plan.ports.len(), 2);
+        assert_eq!(plan.tunnels[0].inbound[0].spi, 0x12345);
+        assert_eq!(
+            plan.routes[0].via,
+            Via::Gateway {
+                port: 1,
+                ip: "203.0.113.254".parse().unwrap()
+            }
+        );
     }
 
     #[test]
