@@ -13,7 +13,9 @@
 //! released on the answer, and a host route installed). `ping -c 3 -W 1`
 //! from A to C must succeed. The veth ends the dataplane opens have no
 //! kernel address (and IPv6 off), so the kernel of ns DP stays out of the
-//! way. Then host C loses its addresses, and the dataplane's entries for
+//! way. A static route to 10.99.0.0/16 via host C (a gateway) is
+//! installed once the main lcore resolves C, and a ping to 10.99.0.1 (on
+//! C's loopback) goes through it. Then host C loses its addresses, and the dataplane's entries for
 //! it time out (unanswered probes) and its host routes are removed. Names
 //! carry the test's pid; a guard deletes the namespaces (and
 //! with them the veths) even when the test fails.
@@ -137,6 +139,12 @@ device = "net_af_packet1,iface={c1}"
 ipv4 = ["198.51.100.1/24"]
 ipv6 = ["2001:db8:c::1/64"]
 
+# A network behind host C, reached through it as a gateway: installed once
+# the main lcore has resolved 198.51.100.10 (asked for at start).
+[[routes]]
+prefix = "10.99.0.0/16"
+via = "198.51.100.10"
+
 # Short timers, so that a host that goes away is noticed within seconds.
 [arp]
 reachable_secs = 1
@@ -146,6 +154,18 @@ max_probes = 2
         ),
     )
     .unwrap();
+    // Host C owns 10.99.0.1 (on its loopback): the far end of the static
+    // route through it.
+    must(&[
+        "ip",
+        "-n",
+        &ns_c,
+        "addr",
+        "add",
+        "10.99.0.1/32",
+        "dev",
+        "lo",
+    ]);
     let mut dp = Dataplane::start(&cfg, &["ip", "netns", "exec", &ns_dp]);
     dp.wait_running();
 
@@ -169,16 +189,17 @@ max_probes = 2
     };
     let (ok4, text4) = ping(&["-c", "3", "-W", "1", "198.51.100.10"]);
     let (ok6, text6) = ping(&["-6", "-c", "3", "-W", "1", "2001:db8:c::10"]);
+    let (ok_gw, text_gw) = ping(&["-c", "3", "-W", "1", "10.99.0.1"]);
     // Host C loses its addresses: it stops answering the dataplane's
     // probes, whose entries for it time out (Lost), and its host routes go.
-    if ok4 && ok6 {
+    if ok4 && ok6 && ok_gw {
         must(&["ip", "-n", &ns_c, "addr", "flush", "dev", &c0]);
         dp.wait_stdout("host routes removed", Duration::from_secs(30), |s| {
-            counter(s, "dataplane: stats", "routes_removed").is_some_and(|n| n >= 2)
+            counter(s, "dataplane: stats", "routes_removed").is_some_and(|n| n >= 3)
         });
     }
     let (status, out) = dp.terminate(Duration::from_secs(30));
-    for (ok, text) in [(ok4, &text4), (ok6, &text6)] {
+    for (ok, text) in [(ok4, &text4), (ok6, &text6), (ok_gw, &text_gw)] {
         assert!(
             ok,
             "ping failed: {text}\ndataplane stdout:\n{out}\nstderr:\n{}",
@@ -202,11 +223,10 @@ max_probes = 2
     // Advertisement for our address.
     assert!(counter(&out, "main:", "ns_sent").unwrap() >= 1, "{out}");
     assert!(counter(&out, "main:", "na_sent").unwrap() >= 1, "{out}");
-    // Host C timed out, for IPv4 and IPv6.
-    assert!(
-        counter(&out, "main:", "routes_removed").unwrap() >= 2,
-        "{out}"
-    );
+    // Host C timed out, for IPv4 and IPv6: its host routes and the route
+    // through it are removed.
+    let removed = counter(&out, "main:", "routes_removed").unwrap();
+    assert!(removed >= 3, "{out}");
     assert!(
         counter(&out, "main:", "neighbors_failed").unwrap() >= 2,
         "{out}"
