@@ -249,6 +249,38 @@ impl<T: SpiEntry> SaTable<T> {
         Some(spi)
     }
 
+    /// Reserves an SPI chosen by someone else (a static SA in the
+    /// configuration, or an SA read back from before a restart) so that
+    /// [`SaTable::insert`] accepts it. Its table index is its low
+    /// `index_bits`; it fails with [`TableError::Occupied`] when that index
+    /// is already allocated (another SPI with the same low bits), and with
+    /// [`TableError::OutOfRange`] for SPIs 0 to 255 (reserved, RFC 4303
+    /// section 2.1). Not for the packet path: it searches the free list.
+    pub fn reserve_spi(&mut self, spi: u32) -> Result<(), TableError> {
+        if spi <= 255 {
+            return Err(TableError::OutOfRange);
+        }
+        let index = self.index_of(spi)?;
+        if self.allocated[index] != 0 {
+            return Err(TableError::Occupied);
+        }
+        let pos = self
+            .free
+            .iter()
+            .rposition(|&i| i as usize == index)
+            .ok_or(TableError::Occupied)?;
+        self.free.remove(pos);
+        self.allocated[index] = spi;
+        Ok(())
+    }
+
+    /// The SPI allocated at the table index of `spi`, if any (to name the
+    /// SPI that a [`SaTable::reserve_spi`] collided with).
+    pub fn allocated_at(&self, spi: u32) -> Option<u32> {
+        let index = self.index_of(spi).ok()?;
+        Some(self.allocated[index]).filter(|&s| s != 0)
+    }
+
     /// Releases an SPI that was allocated but never filled.
     pub fn release_spi(&mut self, spi: u32) -> Result<(), TableError> {
         let index = self.index_of(spi)?;
@@ -558,6 +590,34 @@ mod tests {
         }
         let again = again.unwrap();
         assert_ne!(again, spi);
+    }
+
+    #[test]
+    fn test_reserve_given_spi() {
+        let mut t = SaTable::new(10).unwrap();
+        let r = t.reader();
+        // Not allocated yet: insert refuses.
+        assert_eq!(
+            t.insert(Arc::new(E(0x1234_5001))),
+            Err(TableError::NotAllocated)
+        );
+        t.reserve_spi(0x1234_5001).unwrap();
+        t.insert(Arc::new(E(0x1234_5001))).unwrap();
+        t.publish();
+        assert_eq!(r.snapshot().get(0x1234_5001).unwrap().0, 0x1234_5001);
+        // Same low 10 bits: refused, and the holder can be named.
+        assert_eq!(t.reserve_spi(0x0000_5401), Err(TableError::Occupied));
+        assert_eq!(t.allocated_at(0x0000_5401), Some(0x1234_5001));
+        assert_eq!(t.reserve_spi(200), Err(TableError::OutOfRange));
+        // Allocation never hands out the reserved index again.
+        for _ in 0..1023 {
+            let spi = t.allocate_spi(7).unwrap();
+            assert_ne!(spi & 0x3ff, 0x001);
+        }
+        assert_eq!(t.allocate_spi(7), None);
+        // Removing frees the index for the next reservation.
+        assert!(t.remove(0x1234_5001).is_some());
+        t.reserve_spi(0x0000_5401).unwrap();
     }
 
     #[test]

@@ -1,0 +1,263 @@
+//! The main lcore's service: punts from the workers, ARP and ND
+//! ([`dataplane::neighbor::Neighbors`], with a monotonic clock), host and
+//! gateway routes ([`Routes`]), and the frames it sends, which go to worker
+//! 0 over a ring (DPDK transmit queues are not thread-safe, and some
+//! virtual devices, such as `net_pcap` with one `tx_pcap`, have a single
+//! transmit queue: handing frames to a worker needs no extra queue).
+//!
+//! IKE and NHRP punts are counted and freed until the control plane
+//! exists; that is said once in the log.
+
+use std::net::IpAddr;
+use std::time::{Duration, Instant};
+
+use dataplane::buffer::PacketBuf;
+use dataplane::neighbor::{DropCause, Neighbors, Output, PortAddrs};
+use dataplane::pipeline::Punt;
+use dataplane::BURST_MAX;
+use ffi::{Mbuf, MbufBurst, Mempool, RingConsumer, RingProducer};
+
+use super::meta::{self, Meta};
+use super::routes::Routes;
+use super::stats::MainStats;
+
+/// How often static-route gateways that are not resolved are asked for
+/// again.
+const GATEWAY_RETRY: Duration = Duration::from_secs(5);
+
+/// Packets held for resolution at most, all neighbours together: a scan of
+/// an attached subnet must not drain the mbuf pool that receive needs.
+pub const HELD_MAX: usize = 2048;
+
+/// The main lcore's state.
+#[derive(Debug)]
+pub struct Service {
+    neighbors: Neighbors<Mbuf>,
+    routes: Routes,
+    macs: Vec<[u8; 6]>,
+    pool: Mempool,
+    punts: Vec<RingConsumer>,
+    inject: RingProducer,
+    out: MbufBurst<BURST_MAX>,
+    burst: MbufBurst<BURST_MAX>,
+    next_gateway_try: Option<Instant>,
+    /// Packets held by `neighbors` now.
+    held: usize,
+    /// Counters.
+    pub stats: MainStats,
+    said_ike: bool,
+    said_nhrp: bool,
+}
+
+impl Service {
+    /// A service over these ports (addresses and MACs by port index).
+    pub fn new(
+        neighbor_cfg: dataplane::neighbor::Config,
+        ports: Vec<PortAddrs>,
+        routes: Routes,
+        pool: Mempool,
+        punts: Vec<RingConsumer>,
+        inject: RingProducer,
+    ) -> Self {
+        let macs = ports.iter().map(|p| p.mac).collect();
+        Self {
+            neighbors: Neighbors::new(neighbor_cfg, ports),
+            routes,
+            macs,
+            pool,
+            punts,
+            inject,
+            out: MbufBurst::new(),
+            burst: MbufBurst::new(),
+            next_gateway_try: None,
+            held: 0,
+            stats: MainStats::default(),
+            said_ike: false,
+            said_nhrp: false,
+        }
+    }
+
+    /// The neighbour table's counters.
+    pub fn neighbor_counters(&self) -> dataplane::neighbor::Counters {
+        self.neighbors.counters()
+    }
+
+    /// One round: punts, timers, outputs. Returns the work done (0 when
+    /// idle).
+    pub fn poll(&mut self, now: Instant) -> usize {
+        let mut work = 0;
+        for i in 0..self.punts.len() {
+            let n = self.punts[i].dequeue(&mut self.burst);
+            work += n;
+            let mut burst = std::mem::take(&mut self.burst);
+            for m in burst.drain() {
+                self.punt(now, m);
+            }
+            self.burst = burst;
+        }
+        if self.next_gateway_try.is_none_or(|t| t <= now) {
+            self.next_gateway_try = Some(now + GATEWAY_RETRY);
+            let gws: Vec<(u16, IpAddr)> = self.routes.unresolved_gateways().collect();
+            for (port, ip) in gws {
+                self.neighbors.want(now, port, ip);
+            }
+        }
+        if self.neighbors.poll_timeout().is_some_and(|t| t <= now) {
+            self.neighbors.handle_timeout(now);
+        }
+        work += self.drain_outputs();
+        self.routes.publish();
+        self.flush();
+        work
+    }
+
+    fn punt(&mut self, now: Instant, mut m: Mbuf) {
+        self.stats.punts += 1;
+        let Some(Meta::Punt { rx_port, punt }) = meta::pop(&mut m) else {
+            self.stats.punts_bad += 1;
+            return;
+        };
+        match punt {
+            Punt::Arp => {
+                self.stats.arp += 1;
+                self.neighbors.handle_frame(now, rx_port, m.data());
+            }
+            Punt::NeighborDiscovery => {
+                self.stats.nd += 1;
+                self.neighbors.handle_frame(now, rx_port, m.data());
+            }
+            Punt::Resolve { port, next_hop } => {
+                self.stats.resolve += 1;
+                if self.held >= HELD_MAX {
+                    self.stats.held_budget_full += 1;
+                    return;
+                }
+                self.held += 1;
+                self.neighbors.resolve(now, port, next_hop, m);
+            }
+            Punt::Ike => {
+                self.stats.ike_dropped += 1;
+                if !std::mem::replace(&mut self.said_ike, true) {
+                    eprintln!(
+                        "dataplane: IKE packet received on port {rx_port}: no control plane is connected yet, IKE is dropped (counted as ike_dropped)"
+                    );
+                }
+            }
+            Punt::Nhrp { tunnel } => {
+                self.stats.nhrp_dropped += 1;
+                if !std::mem::replace(&mut self.said_nhrp, true) {
+                    eprintln!(
+                        "dataplane: NHRP packet received on tunnel {tunnel}: no control plane is connected yet, NHRP is dropped (counted as nhrp_dropped)"
+                    );
+                }
+            }
+        }
+    }
+
+    fn drain_outputs(&mut self) -> usize {
+        let mut n = 0;
+        while let Some(o) = self.neighbors.poll_output() {
+            n += 1;
+            match o {
+                Output::Transmit { port, frame } => {
+                    let Some(mut m) = self.pool.alloc() else {
+                        self.stats.tx_no_mbuf += 1;
+                        continue;
+                    };
+                    if !m.set_data(&frame) {
+                        self.stats.tx_no_mbuf += 1;
+                        continue;
+                    }
+                    self.queue(port, m);
+                }
+                Output::Send {
+                    port,
+                    mac,
+                    mut packet,
+                } => {
+                    self.held = self.held.saturating_sub(1);
+                    if self.add_ethernet(port, mac, &mut packet) {
+                        self.queue(port, packet);
+                    } else {
+                        self.stats.tx_no_mbuf += 1;
+                    }
+                }
+                Output::Resolved { port, ip, mac } => {
+                    self.stats.routes_installed += self.routes.resolved(port, ip, mac) as u64;
+                }
+                Output::Lost { port, ip } => {
+                    self.stats.routes_removed += self.routes.lost(port, ip) as u64;
+                }
+                Output::Drop { packet, reason } => {
+                    drop(packet);
+                    self.held = self.held.saturating_sub(1);
+                    match reason {
+                        DropCause::Unresolved => self.stats.held_unresolved += 1,
+                        DropCause::QueueFull => self.stats.held_queue_full += 1,
+                        DropCause::TableFull => self.stats.held_table_full += 1,
+                        DropCause::NoSource => self.stats.held_no_source += 1,
+                    }
+                }
+            }
+        }
+        n
+    }
+
+    /// Puts an Ethernet header to `mac` in front of the IP packet in `m`.
+    fn add_ethernet(&self, port: u16, mac: [u8; 6], m: &mut Mbuf) -> bool {
+        let Some(src) = self.macs.get(usize::from(port)) else {
+            return false;
+        };
+        let ethertype: u16 = match m.data().first().map(|b| b >> 4) {
+            Some(4) => 0x0800,
+            Some(6) => 0x86dd,
+            _ => return false,
+        };
+        if !m.prepend(14) {
+            return false;
+        }
+        let d = m.data_mut();
+        d[0..6].copy_from_slice(&mac);
+        d[6..12].copy_from_slice(src);
+        d[12..14].copy_from_slice(&ethertype.to_be_bytes());
+        true
+    }
+
+    /// Hands a frame to worker 0 for port `port`.
+    fn queue(&mut self, port: u16, mut m: Mbuf) {
+        if !meta::push(&mut m, Meta::Tx { port }) {
+            self.stats.tx_no_mbuf += 1;
+            return;
+        }
+        if self.out.is_full() {
+            self.flush();
+        }
+        match self.out.push(m) {
+            Ok(()) => self.stats.tx_queued += 1,
+            Err(_) => self.stats.tx_ring_full += 1,
+        }
+    }
+
+    fn flush(&mut self) {
+        if self.out.is_empty() {
+            return;
+        }
+        self.inject.enqueue(&mut self.out);
+        let left = self.out.len() as u64;
+        self.stats.tx_queued -= left;
+        self.stats.tx_ring_full += left;
+        self.out.clear();
+    }
+
+    /// Frees what is still queued anywhere (at shutdown, after the workers
+    /// stopped): punts in the rings, packets held for resolution.
+    pub fn shutdown(mut self) -> (MainStats, dataplane::neighbor::Counters) {
+        for r in &mut self.punts {
+            while r.dequeue(&mut self.burst) > 0 {
+                self.burst.clear();
+            }
+        }
+        let counters = self.neighbors.counters();
+        (self.stats, counters)
+    }
+}

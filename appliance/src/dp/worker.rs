@@ -1,0 +1,214 @@
+//! The worker loop: what runs on each worker lcore.
+//!
+//! Per round: receive a burst on each of its (port, queue) pairs, run the
+//! pipeline on it ([`dataplane::pipeline::Worker::process_burst`]), and act
+//! on each packet: `Tx` goes into a per-port transmit batch, `Punt` into
+//! the ring to the main lcore (with its [`Meta`] in the headroom), `Drop`
+//! and `Consumed` are freed in bulk. Then frames the main lcore handed back
+//! (ARP/ND answers, packets released by resolution) join the transmit
+//! batches, and every batch goes out with one `tx_burst` (what the device
+//! refuses after a few tries is freed and counted). An empty round feeds
+//! the idle policy.
+//!
+//! No allocation, lock or system call per packet; the only ones per round
+//! are the idle policy's sleeps when there is nothing to do.
+//!
+//! [`run_worker`] is public so that benchmarks (the `perf` crate) can drive
+//! the same loop over their own ports.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use dataplane::pipeline::{Action, Worker};
+use dataplane::BURST_MAX;
+use ffi::{MbufBurst, RingConsumer, RingProducer, RxQueue, TxQueue};
+
+use super::idle::{Backoff, IdlePolicy};
+use super::meta::{self, Meta};
+use super::stats::{StatsMirror, WorkerStats};
+
+/// Attempts at sending a batch before the rest is dropped.
+const TX_TRIES: usize = 4;
+/// Rounds between copies of the counters into the mirror.
+const MIRROR_EVERY: u64 = 256;
+
+/// Everything one worker lcore owns.
+#[derive(Debug)]
+pub struct WorkerCtx {
+    /// The pipeline, with its table readers and port facts.
+    pub worker: Worker,
+    /// Receive queues, with the pipeline's index of their port.
+    pub rx: Vec<(u16, RxQueue)>,
+    /// Transmit queues by the pipeline's port index (`None`: the worker
+    /// cannot send there; such packets are counted as `tx_bad_port`).
+    pub tx: Vec<Option<TxQueue>>,
+    /// Ring of punts to the main lcore (`None`: punts are freed and counted
+    /// as `punt_ring_full`, for benchmarks without a main-lcore service).
+    pub punt: Option<RingProducer>,
+    /// Ring of frames from the main lcore to send.
+    pub inject: Option<RingConsumer>,
+    /// What to do when idle.
+    pub idle: IdlePolicy,
+    /// Where the counters are copied for the main lcore.
+    pub mirror: Option<Arc<StatsMirror>>,
+}
+
+/// Runs the loop until `stop` is set, then returns the counters. The
+/// queue handles are dropped on return (so the ports can stop).
+pub fn run_worker(ctx: WorkerCtx, stop: &AtomicBool) -> WorkerStats {
+    let WorkerCtx {
+        mut worker,
+        mut rx,
+        mut tx,
+        mut punt,
+        mut inject,
+        idle,
+        mirror,
+    } = ctx;
+    let mut s = WorkerStats::default();
+    let mut burst = MbufBurst::<BURST_MAX>::new();
+    let mut actions = [Action::Consumed; BURST_MAX];
+    let mut batches: Vec<MbufBurst<BURST_MAX>> = (0..tx.len()).map(|_| MbufBurst::new()).collect();
+    let mut punts = MbufBurst::<BURST_MAX>::new();
+    let mut trash = MbufBurst::<BURST_MAX>::new();
+    let mut backoff = Backoff::new(idle);
+
+    while !stop.load(Ordering::Relaxed) {
+        let mut work = 0;
+        for (port, q) in rx.iter_mut() {
+            let n = q.rx_burst(&mut burst);
+            if n == 0 {
+                continue;
+            }
+            work += n;
+            let rx_port = *port;
+            worker.process_burst(rx_port, &mut burst[..], &mut actions);
+            for (mut m, a) in burst.drain().zip(actions.iter()) {
+                match *a {
+                    Action::Tx { port } => {
+                        if let Some(b) = batches.get_mut(usize::from(port)) {
+                            push_or_flush(b, &mut tx[usize::from(port)], m, &mut s);
+                        } else {
+                            s.tx_bad_port += 1;
+                            let _ = trash.push(m);
+                        }
+                    }
+                    Action::Punt(p) => {
+                        if punt.is_none() {
+                            s.punt_ring_full += 1;
+                            let _ = trash.push(m);
+                        } else if !meta::push(&mut m, Meta::Punt { rx_port, punt: p }) {
+                            s.punt_no_room += 1;
+                            let _ = trash.push(m);
+                        } else {
+                            let _ = punts.push(m);
+                        }
+                    }
+                    Action::Consumed | Action::Drop(_) => {
+                        // Counted by the pipeline.
+                        let _ = trash.push(m);
+                    }
+                }
+            }
+            // Each of these held at most one burst: none overflowed.
+            trash.clear();
+            if let Some(r) = punt.as_mut() {
+                if !punts.is_empty() {
+                    s.punt_sent += r.enqueue(&mut punts) as u64;
+                    s.punt_ring_full += punts.len() as u64;
+                    punts.clear();
+                }
+            }
+            flush_all(&mut batches, &mut tx, &mut s);
+        }
+        if let Some(r) = inject.as_mut() {
+            let n = r.dequeue(&mut burst);
+            work += n;
+            for mut m in burst.drain() {
+                match meta::pop(&mut m) {
+                    Some(Meta::Tx { port }) if usize::from(port) < batches.len() => {
+                        s.injected += 1;
+                        push_or_flush(
+                            &mut batches[usize::from(port)],
+                            &mut tx[usize::from(port)],
+                            m,
+                            &mut s,
+                        );
+                    }
+                    _ => s.injected_bad += 1,
+                }
+            }
+            flush_all(&mut batches, &mut tx, &mut s);
+        }
+
+        s.polls += 1;
+        let action = backoff.after_poll(work);
+        if work == 0 {
+            s.idle_polls += 1;
+        }
+        let sleeping = matches!(action, super::idle::IdleAction::Sleep(_));
+        if let Some(m) = &mirror {
+            if sleeping || s.polls % MIRROR_EVERY == 0 {
+                s.pipeline = worker.counters.clone();
+                m.store(&s);
+            }
+        }
+        if Backoff::idle(action) {
+            s.sleeps += 1;
+        }
+    }
+    s.pipeline = worker.counters.clone();
+    if let Some(m) = &mirror {
+        m.store(&s);
+    }
+    s
+}
+
+/// Adds `m` to a port's batch, sending the batch first if it is full.
+#[inline]
+fn push_or_flush(
+    b: &mut MbufBurst<BURST_MAX>,
+    q: &mut Option<TxQueue>,
+    m: ffi::Mbuf,
+    s: &mut WorkerStats,
+) {
+    if b.is_full() {
+        flush(b, q, s);
+    }
+    if b.push(m).is_err() {
+        // Unreachable after a flush (which empties the batch); counted
+        // rather than trusted.
+        s.tx_full += 1;
+    }
+}
+
+#[inline]
+fn flush_all(
+    batches: &mut [MbufBurst<BURST_MAX>],
+    tx: &mut [Option<TxQueue>],
+    s: &mut WorkerStats,
+) {
+    for (b, q) in batches.iter_mut().zip(tx.iter_mut()) {
+        if !b.is_empty() {
+            flush(b, q, s);
+        }
+    }
+}
+
+/// Sends a batch; what the device refuses after [`TX_TRIES`] is freed.
+#[inline]
+fn flush(b: &mut MbufBurst<BURST_MAX>, q: &mut Option<TxQueue>, s: &mut WorkerStats) {
+    match q {
+        Some(q) => {
+            for _ in 0..TX_TRIES {
+                s.tx_sent += q.tx_burst(b) as u64;
+                if b.is_empty() {
+                    return;
+                }
+            }
+            s.tx_full += b.len() as u64;
+        }
+        None => s.tx_bad_port += b.len() as u64,
+    }
+    b.clear();
+}

@@ -1,0 +1,8 @@
+//! The appliance: the operator-facing binary's library.
+//!
+//! - [`dp`]: the poll-mode dataplane process (`appliance dataplane`).
+//!
+//! The control-plane process, the supervisor (`appliance run`) and the
+//! `show` commands arrive with later issues.
+
+pub mod dp;
