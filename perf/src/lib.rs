@@ -2,8 +2,10 @@
 //!
 //! `gen` builds packets independently of the dataplane's own encoders;
 //! `pcap` reads and writes classic pcap files; `esp_bench` is the ESP path
-//! benchmark that `perf esp` runs.
+//! benchmark that `perf esp` runs; `dpdk_bench` runs the DPDK dataplane
+//! worker on virtual devices (`perf dpdk`).
 
+pub mod dpdk_bench;
 pub mod esp_bench;
 pub mod gen;
 pub mod pcap;

@@ -2,6 +2,8 @@
 //!
 //! ```text
 //! perf esp [--seconds S] [--rounds N] [--max-entries N] [--markdown FILE]
+//! perf dpdk [--seconds S] [--sizes 64,512,1420] [--modes fwd,encrypt,decrypt]
+//!           [--algs aes128gcm,chacha20poly1305] [--markdown FILE] [--hugepages]
 //! perf gen --out FILE.pcap [--count N] [--size B|imix] [--flows N] [--dsts N]
 //!          [--src ADDR] [--dst ADDR] [--esp SPI:ALG:HEXKEY --outer SRC,DST
 //!          [--gre KEY|--gre-nokey] [--nat-t] [--esn] [--first-seq N]]
@@ -18,6 +20,7 @@ use dataplane::crypto::{Algorithm, Backend};
 use perf::esp_bench::{esp_row, lookup_row, Config, EspRow, LookupRow, Size};
 
 const USAGE: &str = "usage: perf esp [--seconds S] [--rounds N] [--max-entries N] [--markdown FILE]
+       perf dpdk [options]                  (perf dpdk --help)
        perf gen --out FILE.pcap [options]   (perf gen --help)
 
   --seconds S       measurement time per variant and row (default 0.4)
@@ -30,6 +33,7 @@ fn main() -> Result<()> {
     match args.first().map(String::as_str) {
         Some("esp") => esp(&args[1..]),
         Some("gen") => gen_cmd(&args[1..]),
+        Some("dpdk") => dpdk_cmd(&args[1..]),
         Some("-h" | "--help") | None => {
             println!("{USAGE}");
             Ok(())
@@ -337,5 +341,71 @@ fn gen_cmd(args: &[String]) -> Result<()> {
     let n = w.count();
     w.finish()?;
     println!("wrote {n} frames to {out}");
+    Ok(())
+}
+
+const DPDK_USAGE: &str = "usage: perf dpdk [options]
+
+Runs the dataplane worker loop on one worker lcore over net_ring ports (one
+EAL, one process): the I/O ceiling, then each mode, per size; and the bare
+AEAD on the same lcore.
+
+  --seconds S        measurement window per variant (default 1; 10% warm-up before)
+  --sizes LIST       inner IP sizes (default 64,512,1420)
+  --modes LIST       fwd,encrypt,decrypt (default all; the I/O ceiling always runs)
+  --algs LIST        aes128gcm,aes256gcm,chacha20poly1305 (default aes128gcm,chacha20poly1305)
+  --markdown FILE    also write the table to FILE
+  --hugepages        raise 2 MiB huge pages (root) and run with --in-memory; the
+                     old count is put back afterwards";
+
+fn dpdk_cmd(args: &[String]) -> Result<()> {
+    use perf::dpdk_bench::{self, DpdkConfig};
+    let mut cfg = DpdkConfig::default();
+    let mut markdown = None;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let mut val = || it.next().with_context(|| format!("{a} needs a value"));
+        match a.as_str() {
+            "--seconds" => cfg.seconds = val()?.parse().context("--seconds")?,
+            "--sizes" => {
+                cfg.sizes = val()?
+                    .split(',')
+                    .map(|s| {
+                        let n: usize = s.trim().parse().with_context(|| format!("size {s:?}"))?;
+                        if !(64..=1500).contains(&n) {
+                            bail!("size {n} outside 64..=1500");
+                        }
+                        Ok(n)
+                    })
+                    .collect::<Result<_>>()?
+            }
+            "--modes" => {
+                cfg.modes = val()?
+                    .split(',')
+                    .map(|s| s.trim().parse())
+                    .collect::<Result<_>>()?
+            }
+            "--algs" => {
+                cfg.algs = val()?
+                    .split(',')
+                    .map(|s| dpdk_bench::parse_alg(s.trim()))
+                    .collect::<Result<_>>()?
+            }
+            "--markdown" => markdown = Some(val()?.clone()),
+            "--hugepages" => cfg.hugepages = true,
+            "-h" | "--help" => {
+                println!("{DPDK_USAGE}");
+                return Ok(());
+            }
+            other => bail!("unknown option {other:?}\n{DPDK_USAGE}"),
+        }
+    }
+    let report = dpdk_bench::run(&cfg)?;
+    let md = dpdk_bench::markdown(&report);
+    println!("\n{md}");
+    if let Some(path) = markdown {
+        std::fs::write(&path, &md).with_context(|| format!("writing {path}"))?;
+        println!("(written to {path})");
+    }
     Ok(())
 }

@@ -1,0 +1,73 @@
+//! `perf dpdk` as its own process (EAL starts once per process), briefly:
+//! every variant is present, moved packets, and dropped none. No timing
+//! assertions: the figures depend on the machine.
+
+use std::process::Command;
+
+#[test]
+fn perf_dpdk_runs_every_variant_without_drops() {
+    let md = std::env::temp_dir().join(format!("perf-dpdk-{}.md", std::process::id()));
+    let out = Command::new(env!("CARGO_BIN_EXE_perf"))
+        .args([
+            "dpdk",
+            "--seconds",
+            "0.2",
+            "--sizes",
+            "64",
+            "--modes",
+            "fwd,encrypt,decrypt",
+            "--algs",
+            "aes128gcm",
+            "--markdown",
+        ])
+        .arg(&md)
+        .output()
+        .expect("run perf dpdk");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "perf dpdk failed\nstdout:\n{stdout}\nstderr:\n{stderr}"
+    );
+    let results: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.starts_with("RESULT "))
+        .collect();
+    let field = |line: &str, key: &str| -> String {
+        line.split(' ')
+            .find_map(|kv| kv.strip_prefix(&format!("{key}=")))
+            .unwrap_or_else(|| panic!("{key} missing in {line}"))
+            .to_owned()
+    };
+    for want in ["io", "fwd", "encrypt/aes128gcm", "decrypt/aes128gcm"] {
+        let line = results
+            .iter()
+            .find(|l| field(l, "variant") == want)
+            .unwrap_or_else(|| panic!("variant {want} missing:\n{stdout}"));
+        assert_eq!(field(line, "size"), "64", "{line}");
+        let packets: u64 = field(line, "packets").parse().unwrap();
+        assert!(packets > 0, "{line}");
+        assert_eq!(field(line, "dropped"), "0", "{line}");
+        assert_eq!(field(line, "drops"), "none", "{line}");
+        let mpps: f64 = field(line, "mpps").parse().unwrap();
+        assert!(mpps.is_finite() && mpps > 0.0, "{line}");
+        let p50: f64 = field(line, "p50_ns").parse().unwrap();
+        let p99: f64 = field(line, "p99_ns").parse().unwrap();
+        assert!(p50 > 0.0 && p99 >= p50, "{line}");
+    }
+    assert_eq!(results.len(), 4, "{stdout}");
+    assert!(
+        stdout.contains("AEAD alg=aes128gcm size=64"),
+        "bare AEAD missing:\n{stdout}"
+    );
+    let table = std::fs::read_to_string(&md).expect("markdown written");
+    let _ = std::fs::remove_file(&md);
+    for row in [
+        "| io | 64 B",
+        "| fwd | 64 B",
+        "| encrypt aes128gcm | 64 B",
+        "| decrypt aes128gcm | 64 B",
+    ] {
+        assert!(table.contains(row), "{row} missing:\n{table}");
+    }
+}
