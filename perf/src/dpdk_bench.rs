@@ -31,7 +31,7 @@
 
 use std::fmt::Write as _;
 use std::net::IpAddr;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use anyhow::{anyhow, bail, Context, Result};
@@ -195,6 +195,9 @@ pub struct Variant {
     pub latency_ns: [f64; 4],
     /// Latency samples.
     pub latency_samples: u64,
+    /// Share of the worker's polls in the window that found nothing (the
+    /// feeder, not the worker, was the limit when this is large).
+    pub idle: f64,
     /// Drops by reason over the whole variant (warm-up included), as
     /// `drop.reason=N` text; empty if none.
     pub drops: String,
@@ -431,7 +434,7 @@ fn aead_speed(alg: Algorithm, size: usize, seconds: f64) -> AeadSpeed {
 pub fn result_line(v: &Variant, tsc_hz: u64) -> String {
     let _ = tsc_hz;
     format!(
-        "RESULT worker=0 lcore={} variant={} size={} packets={} mpps={:.3} gbps={:.3} cycles_per_packet={:.1} p50_ns={:.0} p99_ns={:.0} p999_ns={:.0} max_ns={:.0} fed={} dropped={} drops={}",
+        "RESULT worker=0 lcore={} variant={} size={} packets={} mpps={:.3} gbps={:.3} cycles_per_packet={:.1} idle_polls={:.1}% p50_ns={:.0} p99_ns={:.0} p999_ns={:.0} max_ns={:.0} fed={} dropped={} drops={}",
         v.lcore,
         v.label().replace(' ', "/"),
         v.size,
@@ -439,6 +442,7 @@ pub fn result_line(v: &Variant, tsc_hz: u64) -> String {
         v.mpps(),
         v.gbps(),
         v.cycles_per_packet(),
+        100.0 * v.idle,
         v.latency_ns[0],
         v.latency_ns[1],
         v.latency_ns[2],
@@ -463,7 +467,7 @@ enum Job {
     Io {
         rx: RxQueue,
         tx: TxQueue,
-        sent: Arc<AtomicU64>,
+        mirror: Arc<StatsMirror>,
     },
     Worker(Box<WorkerCtx>),
 }
@@ -613,13 +617,12 @@ impl Bench<'_> {
         // The worker's ends (pipeline port 0 is the LAN, 1 the WAN).
         let rx = self.p0.rx_queue(0)?;
         let tx = self.p1.tx_queue(0)?;
-        let sent = Arc::new(AtomicU64::new(0));
         let mirror = Arc::new(StatsMirror::default());
         let job = match mode {
             Mode::Io => Job::Io {
                 rx,
                 tx,
-                sent: Arc::clone(&sent),
+                mirror: Arc::clone(&mirror),
             },
             _ => {
                 let (rx_port, txs) = if mode == Mode::Decrypt {
@@ -641,17 +644,9 @@ impl Bench<'_> {
         let stop = Arc::new(AtomicBool::new(false));
         let stop_w = Arc::clone(&stop);
         let join = lcore::launch(self.eal, self.lcore, move || match job {
-            Job::Io { rx, tx, sent } => io_loop(rx, tx, &sent, &stop_w),
+            Job::Io { rx, tx, mirror } => io_loop(rx, tx, &mirror, &stop_w),
             Job::Worker(ctx) => run_worker(*ctx, &stop_w),
         })?;
-        let window_sent = |s: &WorkerStats| -> u64 {
-            if mode == Mode::Io {
-                sent.load(Ordering::Relaxed)
-            } else {
-                s.tx_sent
-            }
-        };
-
         let hz = tsc::hz();
         let warm = (self.seconds * 0.1).max(0.02);
         let t0 = tsc::now();
@@ -663,7 +658,8 @@ impl Bench<'_> {
         let mut idx = 0usize;
         let mut fed = 0u64;
         let mut measuring = false;
-        let (mut start_cnt, mut start_tsc) = (0u64, 0u64);
+        let mut start_tsc = 0u64;
+        let mut start = WorkerStats::default();
         // Decrypt: the fed count after the last packet of each half, and
         // whether that half's SA must be replaced before it is fed again.
         let decrypt = mode == Mode::Decrypt;
@@ -675,17 +671,17 @@ impl Bench<'_> {
         let mut half_end_fed = [0u64; 2];
         let mut need_fresh = [false; 2];
         let mut ends_half: Option<usize> = None;
-        let (end_cnt, end_tsc) = loop {
+        let (end, end_tsc) = loop {
             let now = tsc::now();
             if !measuring && now >= start_at {
                 measuring = true;
                 start_tsc = tsc::now();
-                start_cnt = window_sent(&mirror.load());
+                start = mirror.load();
                 hist.reset();
             }
             if now >= end_at {
                 let t = tsc::now();
-                break (window_sent(&mirror.load()), t);
+                break (mirror.load(), t);
             }
             if back.rx_burst(&mut returned) > 0 {
                 let t = tsc::now();
@@ -784,7 +780,9 @@ impl Bench<'_> {
                 let _ = write!(drops, "{k}={v}");
             }
         }
-        let packets = end_cnt.saturating_sub(start_cnt);
+        let packets = end.tx_sent.saturating_sub(start.tx_sent);
+        let polls = end.polls.saturating_sub(start.polls).max(1);
+        let idle = end.idle_polls.saturating_sub(start.idle_polls) as f64 / polls as f64;
         let cycles = end_tsc.saturating_sub(start_tsc);
         Ok(Variant {
             mode,
@@ -796,6 +794,7 @@ impl Bench<'_> {
             cycles,
             latency_ns: [q(0.5), q(0.99), q(0.999), tsc::to_nanos(hist.max()) as f64],
             latency_samples: hist.len(),
+            idle,
             drops,
             dropped,
             fed,
@@ -829,27 +828,33 @@ fn fresh_sa(
 }
 
 /// The I/O ceiling: what the worker lcore does with no processing at all.
-fn io_loop(mut rx: RxQueue, mut tx: TxQueue, sent: &AtomicU64, stop: &AtomicBool) -> WorkerStats {
+fn io_loop(
+    mut rx: RxQueue,
+    mut tx: TxQueue,
+    mirror: &StatsMirror,
+    stop: &AtomicBool,
+) -> WorkerStats {
     let mut s = WorkerStats::default();
     let mut b = MbufBurst::<{ dataplane::BURST_MAX }>::new();
-    let mut n = 0u64;
     while !stop.load(Ordering::Relaxed) {
         s.polls += 1;
         if rx.rx_burst(&mut b) == 0 {
             s.idle_polls += 1;
-            continue;
-        }
-        for _ in 0..4 {
-            n += tx.tx_burst(&mut b) as u64;
-            if b.is_empty() {
-                break;
+        } else {
+            for _ in 0..4 {
+                s.tx_sent += tx.tx_burst(&mut b) as u64;
+                if b.is_empty() {
+                    break;
+                }
             }
+            s.tx_full += b.len() as u64;
+            b.clear();
         }
-        s.tx_full += b.len() as u64;
-        b.clear();
-        sent.store(n, Ordering::Relaxed);
+        if s.polls % 256 == 0 {
+            mirror.store(&s);
+        }
     }
-    s.tx_sent = n;
+    mirror.store(&s);
     s
 }
 
@@ -875,9 +880,9 @@ pub fn markdown(r: &DpdkReport) -> String {
     );
     let _ = writeln!(
         out,
-        "| variant | size | Mpps | Gbit/s | cycles/pkt | p50 us | p99 us | p99.9 us | drops | vs I/O ceiling | bare AEAD Mpps | vs bare AEAD |"
+        "| variant | size | Mpps | Gbit/s | cycles/pkt | idle polls | p50 us | p99 us | p99.9 us | drops | vs I/O ceiling | bare AEAD Mpps | vs bare AEAD |"
     );
-    let _ = writeln!(out, "|---|---|---|---|---|---|---|---|---|---|---|---|");
+    let _ = writeln!(out, "|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     for v in &r.variants {
         let io = find_io(r, v.size)
             .filter(|io| io.mode != v.mode)
@@ -893,12 +898,13 @@ pub fn markdown(r: &DpdkReport) -> String {
         });
         let _ = writeln!(
             out,
-            "| {} | {} B | {:.2} | {:.2} | {:.0} | {:.1} | {:.1} | {:.1} | {} | {} | {} | {} |",
+            "| {} | {} B | {:.2} | {:.2} | {:.0} | {:.0}% | {:.1} | {:.1} | {:.1} | {} | {} | {} | {} |",
             v.label(),
             v.size,
             v.mpps(),
             v.gbps(),
             v.cycles_per_packet(),
+            100.0 * v.idle,
             v.latency_ns[0] / 1e3,
             v.latency_ns[1] / 1e3,
             v.latency_ns[2] / 1e3,
