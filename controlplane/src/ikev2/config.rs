@@ -167,7 +167,6 @@ impl IkeProposal {
     }
 
     /// The wire proposal (number, SPI filled in by the caller).
-    #[allow(dead_code)] // used by the state machine (next commit)
     pub(crate) fn to_wire(&self, number: u8, spi: Vec<u8>, dh_first: Option<DhGroup>) -> Proposal {
         let mut transforms = Vec::new();
         for e in &self.encr {
@@ -198,7 +197,6 @@ impl IkeProposal {
     }
 }
 
-#[allow(dead_code)]
 pub(crate) fn encr_transform(e: Encr) -> Transform {
     let id = TransformId::Encr(WireEncr(e.id().0));
     match e.key_length_attribute() {
@@ -246,7 +244,6 @@ impl Default for EspProposal {
 }
 
 impl EspProposal {
-    #[allow(dead_code)] // used by the state machine (next commit)
     pub(crate) fn to_wire(&self, number: u8, spi: u32, with_dh: bool) -> Proposal {
         let mut transforms: Vec<Transform> = self.encr.iter().map(|e| encr_transform(*e)).collect();
         if with_dh {
@@ -358,9 +355,6 @@ pub struct PoolConfig {
     /// Routes to push (INTERNAL_IP4_SUBNET / INTERNAL_IP6_SUBNET;
     /// `route set access-list`).
     pub routes: Vec<IpPrefix>,
-    /// Accept the initiator's INTERNAL_IP4/6_SUBNET as routes toward it
-    /// (`route accept any`).
-    pub accept_peer_routes: bool,
 }
 
 /// What an initiator asks for and announces in its CFG_REQUEST.
@@ -513,6 +507,9 @@ pub struct Config {
     pub cp_request: CpRequestConfig,
     /// Child SA traffic selectors.
     pub ts: TsConfig,
+    /// As a responder, accept the initiator's INTERNAL_IP4/6_SUBNET as
+    /// routes toward it (`route accept any`).
+    pub accept_peer_routes: bool,
     /// Replay window the dataplane should use for inbound SAs (packets).
     pub replay_window: u32,
     /// Responder DoS defences.
@@ -545,6 +542,7 @@ impl Config {
             pool: None,
             cp_request: CpRequestConfig::default(),
             ts: TsConfig::default(),
+            accept_peer_routes: true,
             replay_window: 1024,
             dos: DosConfig::default(),
             fragmentation: FragmentationConfig::default(),

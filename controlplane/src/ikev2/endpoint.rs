@@ -1,0 +1,586 @@
+//! [`Endpoint`]: all IKE SAs of one appliance, sans-IO.
+//!
+//! The driver feeds it datagrams ([`Endpoint::handle_datagram`]) and the
+//! time ([`Endpoint::handle_timeout`] at [`Endpoint::poll_timeout`]), and
+//! drains [`Endpoint::poll_transmit`] and [`Endpoint::poll_event`]. IKE
+//! SAs are found by our SPI in a hash map (O(1) for 100k spokes); timers
+//! are one heap of (deadline, SA) with stale entries skipped.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use super::codec::{ExchangeType, Header, IkePacket, Message, NotifyPayload, NotifyType, Payload};
+use super::config::Config;
+use super::error::{Error, LocalError, Malformed, PeerMisbehaved};
+use super::events::{Event, IkeSaId, RandomSource, SpiAllocator, SystemRandom, Transmit};
+use super::identity::Identity;
+use super::pool::AddressPools;
+use super::sa::{Action, IkeSa, IkeSaInfo, InitRefusal, Shared, Stats};
+
+/// Cookie secrets (RFC 7296 section 2.6): the current one and the one
+/// before, each with a one-octet version.
+#[derive(Debug)]
+struct Cookies {
+    current: (u8, [u8; 32]),
+    previous: Option<(u8, [u8; 32])>,
+    since: Option<Instant>,
+}
+
+impl Cookies {
+    fn rotate(&mut self, rng: &mut dyn RandomSource, now: Instant, lifetime: std::time::Duration) {
+        match self.since {
+            None => {
+                rng.fill(&mut self.current.1);
+                self.since = Some(now);
+            }
+            Some(t) if now >= t + lifetime => {
+                let mut s = [0u8; 32];
+                rng.fill(&mut s);
+                self.previous = Some(self.current);
+                self.current = (self.current.0.wrapping_add(1), s);
+                self.since = Some(now);
+            }
+            _ => {}
+        }
+    }
+
+    fn compute(secret: &(u8, [u8; 32]), ni: &[u8], ip: std::net::IpAddr, spi_i: u64) -> Vec<u8> {
+        //= https://www.rfc-editor.org/rfc/rfc7296#section-2.6
+        //# Cookie = <VersionIDofSecret> | Hash(Ni | IPi | SPIi | <secret>)
+        let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &secret.1);
+        let mut ctx = ring::hmac::Context::with_key(&key);
+        ctx.update(ni);
+        match ip {
+            std::net::IpAddr::V4(a) => ctx.update(&a.octets()),
+            std::net::IpAddr::V6(a) => ctx.update(&a.octets()),
+        }
+        ctx.update(&spi_i.to_be_bytes());
+        let mut out = vec![secret.0];
+        out.extend_from_slice(ctx.sign().as_ref());
+        out
+    }
+
+    fn check(&self, cookie: &[u8], ni: &[u8], ip: std::net::IpAddr, spi_i: u64) -> bool {
+        let Some(&version) = cookie.first() else {
+            return false;
+        };
+        let secret = if version == self.current.0 {
+            Some(self.current)
+        } else {
+            self.previous.filter(|p| p.0 == version)
+        };
+        secret.is_some_and(|s| {
+            let want = Self::compute(&s, ni, ip, spi_i);
+            bool::from(subtle::ConstantTimeEq::ct_eq(&want[..], cookie))
+        })
+    }
+}
+
+/// The IKEv2 endpoint: every IKE SA of this appliance.
+#[derive(Debug)]
+pub struct Endpoint {
+    sh: Shared,
+    sas: HashMap<IkeSaId, IkeSa>,
+    /// Half-open responder SAs by (peer address, initiator SPI), for
+    /// retransmitted IKE_SA_INIT requests.
+    half_open_index: HashMap<(SocketAddr, u64), IkeSaId>,
+    half_open: usize,
+    timers: BinaryHeap<Reverse<(Instant, IkeSaId)>>,
+    cookies: Cookies,
+}
+
+impl Endpoint {
+    /// An endpoint with the system random generator.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Local`] with [`LocalError::Config`] if the configuration
+    /// is invalid.
+    pub fn new(config: Config, spis: Box<dyn SpiAllocator>) -> Result<Self, Error> {
+        Self::with_rng(config, spis, Box::new(SystemRandom::default()))
+    }
+
+    /// An endpoint with a given random source (SPIs, nonces, cookie
+    /// secrets, lifetime jitter).
+    ///
+    /// # Errors
+    ///
+    /// As [`Endpoint::new`].
+    pub fn with_rng(
+        config: Config,
+        spis: Box<dyn SpiAllocator>,
+        rng: Box<dyn RandomSource>,
+    ) -> Result<Self, Error> {
+        config.validate().map_err(LocalError::Config)?;
+        let pools = config
+            .pool
+            .as_ref()
+            .map(|p| AddressPools::new(p.v4, p.v6))
+            .unwrap_or_default();
+        Ok(Self {
+            sh: Shared {
+                config: Arc::new(config),
+                transmits: VecDeque::new(),
+                events: VecDeque::new(),
+                spis,
+                rng,
+                sys_rng: ring::rand::SystemRandom::new(),
+                pools,
+                actions: Vec::new(),
+                by_spi: HashMap::new(),
+                next_id: 0,
+                stats: Stats::default(),
+            },
+            sas: HashMap::new(),
+            half_open_index: HashMap::new(),
+            half_open: 0,
+            timers: BinaryHeap::new(),
+            cookies: Cookies {
+                current: (0, [0; 32]),
+                previous: None,
+                since: None,
+            },
+        })
+    }
+
+    /// The configuration.
+    #[must_use]
+    pub fn config(&self) -> &Config {
+        &self.sh.config
+    }
+
+    /// Counters.
+    #[must_use]
+    pub fn stats(&self) -> &Stats {
+        &self.sh.stats
+    }
+
+    /// Half-open responder IKE SAs.
+    #[must_use]
+    pub fn half_open(&self) -> usize {
+        self.half_open
+    }
+
+    /// Addresses of the pools in use.
+    #[must_use]
+    pub fn pool_in_use(&self) -> usize {
+        self.sh.pools.in_use()
+    }
+
+    /// Snapshots of every IKE SA (for `show crypto ikev2 sa` and tests).
+    #[must_use]
+    pub fn ike_sas(&self) -> Vec<IkeSaInfo> {
+        let mut v: Vec<IkeSaInfo> = self.sas.values().map(IkeSa::info).collect();
+        v.sort_by_key(|i| i.id);
+        v
+    }
+
+    /// A snapshot of one IKE SA.
+    #[must_use]
+    pub fn ike_sa(&self, id: IkeSaId) -> Option<IkeSaInfo> {
+        self.sas.get(&id).map(IkeSa::info)
+    }
+
+    /// Starts an IKE SA to `remote` from `local` (IKE_SA_INIT is queued
+    /// for [`Endpoint::poll_transmit`]). `peer`: the identity the peer must
+    /// prove (sent as IDr too); `None` accepts any the keyring knows.
+    ///
+    /// # Errors
+    ///
+    /// A local error (Diffie-Hellman key generation).
+    pub fn initiate(
+        &mut self,
+        now: Instant,
+        local: SocketAddr,
+        remote: SocketAddr,
+        peer: Option<Identity>,
+    ) -> Result<IkeSaId, Error> {
+        let sa = IkeSa::initiate(&mut self.sh, now, local, remote, peer)?;
+        let id = sa.id;
+        self.sas.insert(id, sa);
+        self.after(id, now);
+        Ok(id)
+    }
+
+    /// Rekeys a Child SA (by our inbound SPI), for example when the
+    /// dataplane reports its soft byte or sequence limit.
+    ///
+    /// # Errors
+    ///
+    /// [`LocalError::NoSuchSa`] or [`LocalError::NoSuchChildSa`].
+    pub fn rekey_child_sa(
+        &mut self,
+        now: Instant,
+        ike_sa: IkeSaId,
+        inbound_spi: u32,
+    ) -> Result<(), Error> {
+        self.with_sa(ike_sa, now, |sa, sh| {
+            sa.request_rekey_child(sh, now, inbound_spi)
+        })
+    }
+
+    /// Deletes a Child SA (by our inbound SPI).
+    ///
+    /// # Errors
+    ///
+    /// As [`Endpoint::rekey_child_sa`].
+    pub fn delete_child_sa(
+        &mut self,
+        now: Instant,
+        ike_sa: IkeSaId,
+        inbound_spi: u32,
+    ) -> Result<(), Error> {
+        self.with_sa(ike_sa, now, |sa, sh| {
+            sa.request_delete_child(sh, now, inbound_spi)
+        })
+    }
+
+    /// Rekeys an IKE SA.
+    ///
+    /// # Errors
+    ///
+    /// [`LocalError::NoSuchSa`] if it is not established.
+    pub fn rekey_ike_sa(&mut self, now: Instant, ike_sa: IkeSaId) -> Result<(), Error> {
+        self.with_sa(ike_sa, now, |sa, sh| sa.request_rekey_ike(sh, now))
+    }
+
+    /// Deletes an IKE SA and its Child SAs (the tunnel goes down at once).
+    ///
+    /// # Errors
+    ///
+    /// [`LocalError::NoSuchSa`].
+    pub fn delete_ike_sa(&mut self, now: Instant, ike_sa: IkeSaId) -> Result<(), Error> {
+        self.with_sa(ike_sa, now, |sa, sh| sa.request_delete(sh, now))
+    }
+
+    /// The dataplane saw inbound ESP on this tunnel: no DPD needed until
+    /// the interval passes again.
+    pub fn note_inbound_traffic(&mut self, now: Instant, ike_sa: IkeSaId) {
+        if let Some(sa) = self.sas.get_mut(&ike_sa) {
+            sa.note_traffic(now);
+        }
+    }
+
+    fn with_sa(
+        &mut self,
+        id: IkeSaId,
+        now: Instant,
+        f: impl FnOnce(&mut IkeSa, &mut Shared) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        let sa = self.sas.get_mut(&id).ok_or(LocalError::NoSuchSa)?;
+        let r = f(sa, &mut self.sh);
+        self.after(id, now);
+        r
+    }
+
+    /// A UDP datagram for us: `local` is the address and port it was
+    /// received on, `remote` where it came from, `data` the UDP payload
+    /// (with the non-ESP marker when `local` is the NAT-T port).
+    pub fn handle_datagram(
+        &mut self,
+        now: Instant,
+        local: SocketAddr,
+        remote: SocketAddr,
+        data: &[u8],
+    ) {
+        self.sh.stats.received += 1;
+        let data = if local.port() == self.sh.config.ports.1 {
+            //= https://www.rfc-editor.org/rfc/rfc3948#section-2.2
+            //# The Non-ESP Marker is 4 bytes of zero aligning with the SPI field
+            //# of an ESP packet.
+            match data.split_first_chunk::<4>() {
+                Some(([0, 0, 0, 0], rest)) => rest,
+                _ => {
+                    self.sh.drop_msg(Malformed::NoNonEspMarker.into());
+                    return;
+                }
+            }
+        } else {
+            data
+        };
+        let p = match IkePacket::new_checked(data) {
+            Ok(p) => p,
+            Err(e) => {
+                self.sh.drop_msg(e.into());
+                return;
+            }
+        };
+        let header = Header::parse(&p);
+        // An IKE_SA_INIT request starts a new SA.
+        if header.exchange_type == ExchangeType::IKE_SA_INIT
+            && !header.response
+            && header.spi_r == 0
+        {
+            if let Some(&id) = self.half_open_index.get(&(remote, header.spi_i)) {
+                if let Some(sa) = self.sas.get_mut(&id) {
+                    sa.handle(&mut self.sh, now, local, remote, data, header);
+                    self.after(id, now);
+                    return;
+                }
+            }
+            self.new_responder(now, local, remote, data, header);
+            return;
+        }
+        //= https://www.rfc-editor.org/rfc/rfc7296#section-2.2
+        //# the recipient of a message MUST be able to
+        //# identify the SA by looking up the SPIs
+        let ours = if header.initiator {
+            header.spi_r
+        } else {
+            header.spi_i
+        };
+        let Some(&id) = self.sh.by_spi.get(&ours) else {
+            self.sh.drop_msg(PeerMisbehaved::UnknownSpi(ours).into());
+            return;
+        };
+        let Some(sa) = self.sas.get_mut(&id) else {
+            self.sh.drop_msg(PeerMisbehaved::UnknownSpi(ours).into());
+            return;
+        };
+        let theirs = if header.initiator {
+            header.spi_i
+        } else {
+            header.spi_r
+        };
+        let init_response = header.exchange_type == ExchangeType::IKE_SA_INIT && header.response;
+        if sa.own_spi() != ours || (!init_response && sa.peer_spi() != theirs) {
+            self.sh.drop_msg(PeerMisbehaved::UnknownSpi(ours).into());
+            return;
+        }
+        sa.handle(&mut self.sh, now, local, remote, data, header);
+        self.after(id, now);
+    }
+
+    fn new_responder(
+        &mut self,
+        now: Instant,
+        local: SocketAddr,
+        remote: SocketAddr,
+        data: &[u8],
+        header: Header,
+    ) {
+        let cfg = self.sh.config.clone();
+        if header.message_id != 0 || !header.initiator {
+            self.sh
+                .drop_msg(PeerMisbehaved::UnexpectedExchange(header.exchange_type).into());
+            return;
+        }
+        let msg = match Message::parse(data) {
+            Ok(m) => m,
+            Err(e) => {
+                //= https://www.rfc-editor.org/rfc/rfc7296#section-2.5
+                //# the response to the IKE request containing that
+                //# payload MUST include a Notify payload
+                //# UNSUPPORTED_CRITICAL_PAYLOAD
+                if let super::codec::Error::UnsupportedCriticalPayload(t) = e {
+                    self.stateless_reply(
+                        local,
+                        remote,
+                        &header,
+                        NotifyPayload::unsupported_critical(t),
+                    );
+                }
+                self.sh.drop_msg(e.into());
+                return;
+            }
+        };
+        if self.half_open >= cfg.dos.max_half_open {
+            self.sh.drop_msg(LocalError::HalfOpenLimit.into());
+            return;
+        }
+        //= https://www.rfc-editor.org/rfc/rfc7296#section-2.6
+        //# When one
+        //# party receives an IKE_SA_INIT request containing a cookie whose
+        //# contents do not match the value expected, that party MUST ignore the
+        //# cookie and process the message as if no cookie had been included
+        if self.half_open >= cfg.dos.cookie_threshold {
+            self.cookies
+                .rotate(self.sh.rng.as_mut(), now, cfg.dos.cookie_secret_lifetime);
+            let ni = msg
+                .payloads
+                .iter()
+                .find_map(|p| match p {
+                    Payload::Nonce(n) => Some(n.data.clone()),
+                    _ => None,
+                })
+                .unwrap_or_default();
+            let given = match msg.payloads.first() {
+                Some(Payload::Notify(n)) if n.notify_type == NotifyType::COOKIE => Some(&n.data),
+                _ => None,
+            };
+            if !given.is_some_and(|c| self.cookies.check(c, &ni, remote.ip(), header.spi_i)) {
+                let c = Cookies::compute(&self.cookies.current, &ni, remote.ip(), header.spi_i);
+                self.stateless_reply(
+                    local,
+                    remote,
+                    &header,
+                    NotifyPayload::new(NotifyType::COOKIE, c),
+                );
+                self.sh.stats.cookies_sent += 1;
+                self.sh.drop_msg(PeerMisbehaved::InvalidCookie.into());
+                return;
+            }
+        }
+        match IkeSa::respond_init(&mut self.sh, now, local, remote, &msg, data) {
+            Ok(sa) => {
+                let id = sa.id;
+                if let Some(k) = sa.half_open_key {
+                    self.half_open_index.insert(k, id);
+                }
+                self.half_open += 1;
+                self.sas.insert(id, sa);
+                self.after(id, now);
+            }
+            Err(InitRefusal::Notify(n, e)) => {
+                self.stateless_reply(local, remote, &header, n);
+                self.sh.drop_msg(e);
+            }
+            Err(InitRefusal::Drop(e)) => self.sh.drop_msg(e),
+        }
+    }
+
+    fn stateless_reply(
+        &mut self,
+        local: SocketAddr,
+        remote: SocketAddr,
+        req: &Header,
+        n: NotifyPayload,
+    ) {
+        let mut h = req.response_header();
+        h.spi_r = 0;
+        if let Ok(b) = (Message {
+            header: h,
+            payloads: vec![Payload::Notify(n)],
+        })
+        .emit()
+        {
+            self.sh.send(local, remote, &b);
+        }
+    }
+
+    /// Bookkeeping after an SA ran: actions, half-open count, timers,
+    /// removal.
+    fn after(&mut self, id: IkeSaId, now: Instant) {
+        let mut touched = vec![id];
+        let actions: Vec<Action> = self.sh.actions.drain(..).collect();
+        for a in actions {
+            match a {
+                Action::Register(sa) => {
+                    let sid = sa.id;
+                    self.sas.insert(sid, *sa);
+                    touched.push(sid);
+                }
+                Action::Transfer { from, to } => {
+                    if let (Some(mut old), Some(mut new)) =
+                        (self.sas.remove(&from), self.sas.remove(&to))
+                    {
+                        new.take_over(&mut old);
+                        self.sh
+                            .events
+                            .push_back(Event::IkeSaRekeyed { old: from, new: to });
+                        new.kick(&mut self.sh, now);
+                        self.sas.insert(from, old);
+                        self.sas.insert(to, new);
+                        touched.push(to);
+                    } else {
+                        // The successor is gone: the tunnel dies with the old SA.
+                        if let Some(old) = self.sas.get_mut(&from) {
+                            old.fail(&mut self.sh, now, super::events::DownReason::PeerDead);
+                        }
+                    }
+                }
+            }
+        }
+        if !self.sh.actions.is_empty() {
+            // Actions of the transfer's kick (rare): process them too.
+            self.after(id, now);
+        }
+        for t in touched {
+            self.reschedule(t);
+        }
+    }
+
+    fn reschedule(&mut self, id: IkeSaId) {
+        let Some(sa) = self.sas.get_mut(&id) else {
+            return;
+        };
+        let half = sa.half_open_key.is_some() && sa.is_half_open();
+        if !half {
+            if let Some(k) = sa.half_open_key.take() {
+                self.half_open_index.remove(&k);
+                self.half_open = self.half_open.saturating_sub(1);
+            }
+        }
+        if sa.removable {
+            let sa = self.sas.remove(&id).expect("present");
+            if let Some(k) = sa.half_open_key {
+                self.half_open_index.remove(&k);
+                self.half_open = self.half_open.saturating_sub(1);
+            }
+            if self.sh.by_spi.get(&sa.own_spi()) == Some(&id) {
+                self.sh.by_spi.remove(&sa.own_spi());
+            }
+            return;
+        }
+        let next = sa.next_timeout();
+        if next != sa.scheduled {
+            sa.scheduled = next;
+            if let Some(t) = next {
+                self.timers.push(Reverse((t, id)));
+            }
+        }
+    }
+
+    /// Runs every timer due at `now`.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        while let Some(&Reverse((t, id))) = self.timers.peek() {
+            if t > now {
+                break;
+            }
+            self.timers.pop();
+            let Some(sa) = self.sas.get_mut(&id) else {
+                continue;
+            };
+            if sa.scheduled != Some(t) {
+                continue;
+            }
+            sa.scheduled = None;
+            sa.handle_timeout(&mut self.sh, now);
+            self.after(id, now);
+        }
+    }
+
+    /// The next time [`Endpoint::handle_timeout`] must run (possibly
+    /// earlier than needed).
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.timers.peek().map(|Reverse((t, _))| *t)
+    }
+
+    /// The next datagram to send.
+    #[must_use]
+    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        self.sh.transmits.pop_front()
+    }
+
+    /// The next event.
+    #[must_use]
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.sh.events.pop_front()
+    }
+
+    /// IKE SAs held (any state, lingering ones included).
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.sas.len()
+    }
+
+    /// No IKE SA at all.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.sas.is_empty()
+    }
+}

@@ -1,0 +1,836 @@
+//! The IKEv2 endpoint in a simulated network: spokes and a hub as sans-IO
+//! cores on a virtual clock, over links that lose, duplicate and reorder
+//! datagrams (seeded), with NAT and partitions. Every datagram is also
+//! parsed by ipsec-parser (see `sim_common`).
+
+mod sim_common;
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use controlplane::ikev2::auth::AuthFailure;
+use controlplane::ikev2::config::IpPrefix;
+use controlplane::ikev2::events::{ChildRemoveReason, DownReason, Event, RouteKind};
+use controlplane::ikev2::state::IkeState;
+use controlplane::ikev2::{Identity, IdentityMatch, Keyring, Psk};
+use sim_common::*;
+
+const SECOND: Duration = Duration::from_secs(1);
+
+fn hub_and_spoke(seed: u64) -> (Sim, usize, usize) {
+    let mut sim = Sim::new(seed);
+    let hub = sim.add("hub", "10.0.0.100", hub_config());
+    let spoke = sim.add("spoke1", "10.0.0.110", spoke_config(1));
+    (sim, hub, spoke)
+}
+
+fn connect(sim: &mut Sim, spoke: usize, hub: usize) -> controlplane::ikev2::IkeSaId {
+    let now = sim.now;
+    let (l, r) = (sim.addr(spoke, 500), sim.addr(hub, 500));
+    sim.nodes[spoke]
+        .ep
+        .initiate(now, l, r, Some(Identity::Fqdn("hub.cisco.com".into())))
+        .unwrap()
+}
+
+fn both_up(sim: &Sim, a: usize, b: usize) -> bool {
+    sim.tunnel_up(a) >= 1 && sim.tunnel_up(b) >= 1
+}
+
+#[test]
+fn sim_establish_with_configuration_payload() {
+    let (mut sim, hub, spoke) = hub_and_spoke(1);
+    connect(&mut sim, spoke, hub);
+    assert!(sim.run_until(10 * SECOND, |s| both_up(s, hub, spoke)));
+    sim.run_for(SECOND);
+    let up = sim.events(spoke).iter().find_map(|e| match e {
+        Event::TunnelUp(u) => Some(u.clone()),
+        _ => None,
+    });
+    let up = up.unwrap();
+    assert_eq!(up.peer_id, Identity::Fqdn("hub.cisco.com".into()));
+    assert_eq!(up.virtual_ips.len(), 2);
+    assert_eq!(up.virtual_ips[0], "172.16.0.1".parse::<IpAddr>().unwrap());
+    assert_eq!(up.dns.len(), 2);
+    assert_eq!(up.domain.as_deref(), Some("cisco.com"));
+    assert!(!up.nat.any());
+    // Spoke routes: its address and the pushed routes.
+    let routes: Vec<_> = sim
+        .events(spoke)
+        .iter()
+        .filter_map(|e| match e {
+            Event::RoutesAdd(r) => Some(r.routes.clone()),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    assert!(routes.iter().any(|r| r.kind == RouteKind::AssignedToUs));
+    assert!(routes.iter().any(|r| r.kind == RouteKind::Pushed
+        && r.prefix == IpPrefix::new("192.168.0.0".parse().unwrap(), 16)));
+    // Hub routes: the assigned addresses and the spoke's LAN.
+    let hub_routes: Vec<_> = sim
+        .events(hub)
+        .iter()
+        .filter_map(|e| match e {
+            Event::RoutesAdd(r) => Some(r.routes.clone()),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    assert!(hub_routes.iter().any(|r| r.kind == RouteKind::Accepted
+        && r.prefix == IpPrefix::new("192.168.101.0".parse().unwrap(), 24)));
+    assert_eq!(
+        hub_routes
+            .iter()
+            .filter(|r| r.kind == RouteKind::AssignedToPeer)
+            .count(),
+        2
+    );
+    // One Child SA each, mirrored, same keys.
+    assert_eq!(live_children(sim.events(spoke)).len(), 1);
+    assert!(children_consistent(sim.events(spoke), sim.events(hub)));
+    keys_match(sim.events(spoke), sim.events(hub));
+    keys_match(sim.events(hub), sim.events(spoke));
+    assert_eq!(sim.nodes[hub].ep.pool_in_use(), 2);
+    assert_eq!(sim.nodes[hub].ep.half_open(), 0);
+}
+
+/// Drops, duplicates and reorders on many seeds: the setup either
+/// completes with consistent Child SAs on both sides, or the initiator
+/// reports a clean TunnelDown.
+#[test]
+fn sim_lossy_links_many_seeds() {
+    let mut completed = 0;
+    for seed in 0..60u64 {
+        let (mut sim, hub, spoke) = hub_and_spoke(seed);
+        sim.faults = Faults {
+            drop: 0.25,
+            duplicate: 0.15,
+            jitter_ms: 400,
+        };
+        connect(&mut sim, spoke, hub);
+        let done = sim.run_until(300 * SECOND, |s| {
+            both_up(s, hub, spoke) || s.tunnel_down(spoke) > 0
+        });
+        assert!(done, "seed {seed}: neither up nor down");
+        // Let retransmissions and duplicates settle.
+        sim.faults = Faults::default();
+        sim.run_for(5 * SECOND);
+        if both_up(&sim, hub, spoke) && sim.tunnel_down(spoke) == 0 {
+            completed += 1;
+            assert!(
+                children_consistent(sim.events(spoke), sim.events(hub)),
+                "seed {seed}: {:?} vs {:?}",
+                live_children(sim.events(spoke)),
+                live_children(sim.events(hub))
+            );
+            keys_match(sim.events(spoke), sim.events(hub));
+            assert_eq!(sim.tunnel_up(spoke), 1, "seed {seed}");
+            assert_eq!(sim.tunnel_up(hub), 1, "seed {seed}");
+        } else {
+            let down = sim.events(spoke).iter().find_map(|e| match e {
+                Event::TunnelDown { reason, .. } => Some(reason.clone()),
+                _ => None,
+            });
+            assert!(
+                matches!(down, Some(DownReason::SetupTimeout | DownReason::PeerDead)),
+                "seed {seed}: {down:?}"
+            );
+        }
+    }
+    assert!(completed >= 50, "only {completed} of 60 completed");
+}
+
+/// A hub with several spokes at once: distinct addresses, O(1) lookups by
+/// SPI, every tunnel up; deleting one releases its addresses.
+#[test]
+fn sim_hub_with_spokes() {
+    let mut sim = Sim::new(7);
+    let hub = sim.add("hub", "10.0.0.100", hub_config());
+    let spokes: Vec<usize> = (1..=6)
+        .map(|n| {
+            sim.add(
+                &format!("spoke{n}"),
+                &format!("10.0.0.{}", 110 + n),
+                spoke_config(n),
+            )
+        })
+        .collect();
+    let ids: Vec<_> = spokes.iter().map(|&s| connect(&mut sim, s, hub)).collect();
+    assert!(sim.run_until(20 * SECOND, |s| spokes
+        .iter()
+        .all(|&sp| s.tunnel_up(sp) == 1)));
+    sim.run_for(SECOND);
+    assert_eq!(sim.tunnel_up(hub), 6);
+    let mut vips: Vec<IpAddr> = spokes
+        .iter()
+        .flat_map(|&s| {
+            sim.events(s).iter().filter_map(|e| match e {
+                Event::TunnelUp(u) => Some(u.virtual_ips.clone()),
+                _ => None,
+            })
+        })
+        .flatten()
+        .collect();
+    vips.sort();
+    let n = vips.len();
+    vips.dedup();
+    assert_eq!(vips.len(), n);
+    assert_eq!(n, 12);
+    for &s in &spokes {
+        assert!(children_consistent(sim.events(s), &sim.nodes[hub].events.iter().filter(|e| !matches!(e, Event::ChildSaInstalled(c) if !live_children(sim.events(s)).iter().any(|(i, o)| c.inbound_spi == *o && c.outbound_spi == *i))).cloned().collect::<Vec<_>>()));
+    }
+    assert_eq!(sim.nodes[hub].ep.pool_in_use(), 12);
+    // The first spoke leaves.
+    let now = sim.now;
+    sim.nodes[spokes[0]].ep.delete_ike_sa(now, ids[0]).unwrap();
+    assert!(sim.run_until(10 * SECOND, |s| s.tunnel_down(hub) == 1));
+    sim.run_for(SECOND);
+    assert_eq!(sim.nodes[hub].ep.pool_in_use(), 10);
+    assert_eq!(sim.count(hub, |e| matches!(e, Event::RoutesRemove(_))), 1);
+    let down = sim.events(hub).iter().find_map(|e| match e {
+        Event::TunnelDown {
+            reason, peer_id, ..
+        } => Some((reason.clone(), peer_id.clone())),
+        _ => None,
+    });
+    assert_eq!(
+        down,
+        Some((
+            DownReason::DeletedByPeer,
+            Some(Identity::Fqdn("spoke1.cisco.com".into()))
+        ))
+    );
+    assert_eq!(sim.tunnel_down(spokes[0]), 1);
+}
+
+/// Above the half-open threshold the hub answers with a COOKIE; spokes
+/// retry with it and get through.
+#[test]
+fn sim_cookies_under_load() {
+    let mut sim = Sim::new(3);
+    let mut cfg = hub_config();
+    cfg.dos.cookie_threshold = 2;
+    let hub = sim.add("hub", "10.0.0.100", cfg);
+    let spokes: Vec<usize> = (1..=5)
+        .map(|n| {
+            sim.add(
+                &format!("spoke{n}"),
+                &format!("10.0.0.{}", 110 + n),
+                spoke_config(n),
+            )
+        })
+        .collect();
+    for &s in &spokes {
+        connect(&mut sim, s, hub);
+    }
+    assert!(sim.run_until(30 * SECOND, |s| spokes
+        .iter()
+        .all(|&sp| s.tunnel_up(sp) == 1)));
+    assert!(sim.nodes[hub].ep.stats().cookies_sent >= 1);
+    // Every cookie was retried by its spoke.
+    let cookie_requests = sim
+        .sent
+        .iter()
+        .filter(|(n, _, _, p)| {
+            spokes.contains(n)
+                && controlplane::ikev2::codec::Message::parse(p)
+                    .map(|m| matches!(m.payloads.first(), Some(controlplane::ikev2::codec::Payload::Notify(n)) if n.notify_type == controlplane::ikev2::codec::NotifyType::COOKIE))
+                    .unwrap_or(false)
+        })
+        .count();
+    assert!(cookie_requests >= 1);
+    assert_eq!(sim.nodes[hub].ep.half_open(), 0);
+}
+
+/// The hub only takes P-256: the spoke's Curve25519 KE gets
+/// INVALID_KE_PAYLOAD and the spoke retries with group 19.
+#[test]
+fn sim_invalid_ke_retry() {
+    let mut sim = Sim::new(4);
+    let mut cfg = hub_config();
+    for p in &mut cfg.ike_proposals {
+        p.dh = vec![controlplane::ikev2::crypto::DhGroup::Ecp256];
+    }
+    let hub = sim.add("hub", "10.0.0.100", cfg);
+    let spoke = sim.add("spoke1", "10.0.0.110", spoke_config(1));
+    connect(&mut sim, spoke, hub);
+    assert!(sim.run_until(10 * SECOND, |s| both_up(s, hub, spoke)));
+    let info = &sim.nodes[spoke].ep.ike_sas()[0];
+    assert_eq!(
+        info.suite.unwrap().dh(),
+        controlplane::ikev2::crypto::DhGroup::Ecp256
+    );
+    let invalid_ke = sim
+        .sent
+        .iter()
+        .filter(|(n, _, _, p)| {
+            *n == hub
+                && controlplane::ikev2::codec::Message::parse(p)
+                    .map(|m| {
+                        m.notify(controlplane::ikev2::codec::NotifyType::INVALID_KE_PAYLOAD)
+                            .is_some()
+                    })
+                    .unwrap_or(false)
+        })
+        .count();
+    assert_eq!(invalid_ke, 1);
+}
+
+/// With a small MTU the IKE_AUTH messages go as RFC 7383 fragments and are
+/// reassembled, also with loss and reordering.
+#[test]
+fn sim_fragmentation() {
+    for seed in 0..8 {
+        let mut sim = Sim::new(100 + seed);
+        let mut hub_cfg = hub_config();
+        hub_cfg.fragmentation.mtu = 576;
+        if let Some(p) = &mut hub_cfg.pool {
+            for i in 0..40u8 {
+                p.routes.push(IpPrefix::new(
+                    IpAddr::V4(std::net::Ipv4Addr::new(10, 50, i, 0)),
+                    24,
+                ));
+            }
+        }
+        let mut spoke_cfg = spoke_config(1);
+        spoke_cfg.fragmentation.mtu = 576;
+        for i in 0..40u8 {
+            spoke_cfg.cp_request.announce.push(IpPrefix::new(
+                IpAddr::V4(std::net::Ipv4Addr::new(10, 60, i, 0)),
+                24,
+            ));
+        }
+        let hub = sim.add("hub", "10.0.0.100", hub_cfg);
+        let spoke = sim.add("spoke1", "10.0.0.110", spoke_cfg);
+        if seed > 0 {
+            sim.faults = Faults {
+                drop: 0.1,
+                duplicate: 0.1,
+                jitter_ms: 50,
+            };
+        }
+        connect(&mut sim, spoke, hub);
+        assert!(sim.run_until(200 * SECOND, |s| both_up(s, hub, spoke)
+            || s.tunnel_down(spoke) > 0));
+        assert!(both_up(&sim, hub, spoke), "seed {seed}");
+        let skf = sim
+            .sent
+            .iter()
+            .filter(|(_, _, _, p)| {
+                let ike = if p.len() > 4 && p[..4] == [0; 4] {
+                    &p[4..]
+                } else {
+                    &p[..]
+                };
+                ike.len() > 16 && ike[16] == 53
+            })
+            .count();
+        assert!(skf >= 4, "seed {seed}: {skf} fragments");
+        assert!(sim
+            .sent
+            .iter()
+            .all(|(_, _, _, p)| p.len() + 28 <= 576 || p.len() < 400));
+        assert!(sim.nodes[spoke].ep.ike_sas()[0].fragmentation);
+        let pushed = sim
+            .events(spoke)
+            .iter()
+            .filter_map(|e| match e {
+                Event::RoutesAdd(r) => Some(r.routes.len()),
+                _ => None,
+            })
+            .sum::<usize>();
+        assert!(pushed >= 42);
+    }
+}
+
+/// Child SA rekey: the new SA is installed before the old one is removed.
+#[test]
+fn sim_child_rekey() {
+    let (mut sim, hub, spoke) = hub_and_spoke(9);
+    let id = connect(&mut sim, spoke, hub);
+    assert!(sim.run_until(10 * SECOND, |s| both_up(s, hub, spoke)));
+    let (old_in, _) = live_children(sim.events(spoke))[0];
+    let now = sim.now;
+    sim.nodes[spoke].ep.rekey_child_sa(now, id, old_in).unwrap();
+    assert!(sim.run_until(10 * SECOND, |s| s
+        .count(spoke, |e| matches!(e, Event::ChildSaRemoved { .. }))
+        == 1
+        && s.count(hub, |e| matches!(e, Event::ChildSaRemoved { .. })) == 1));
+    // Installed before removed, on both sides.
+    for n in [spoke, hub] {
+        let ev = sim.events(n);
+        let inst = ev
+            .iter()
+            .rposition(|e| matches!(e, Event::ChildSaInstalled(c) if c.replaces.is_some()));
+        let rem = ev.iter().position(|e| {
+            matches!(
+                e,
+                Event::ChildSaRemoved {
+                    reason: ChildRemoveReason::Rekeyed,
+                    ..
+                }
+            )
+        });
+        assert!(inst.unwrap() < rem.unwrap());
+    }
+    assert_eq!(live_children(sim.events(spoke)).len(), 1);
+    assert!(children_consistent(sim.events(spoke), sim.events(hub)));
+    keys_match(sim.events(spoke), sim.events(hub));
+    keys_match(sim.events(hub), sim.events(spoke));
+    assert_ne!(live_children(sim.events(spoke))[0].0, old_in);
+}
+
+/// Child SA rekey with PFS (a KE in CREATE_CHILD_SA), started by the hub.
+#[test]
+fn sim_child_rekey_pfs_by_responder() {
+    let mut sim = Sim::new(10);
+    let mut h = hub_config();
+    let mut s = spoke_config(1);
+    for c in [&mut h, &mut s] {
+        c.esp_proposals[0].pfs = vec![controlplane::ikev2::crypto::DhGroup::Curve25519];
+    }
+    let hub = sim.add("hub", "10.0.0.100", h);
+    let spoke = sim.add("spoke1", "10.0.0.110", s);
+    connect(&mut sim, spoke, hub);
+    assert!(sim.run_until(10 * SECOND, |s| both_up(s, hub, spoke)));
+    let hub_id = sim.nodes[hub].ep.ike_sas()[0].id;
+    let (old_in, _) = live_children(sim.events(hub))[0];
+    let now = sim.now;
+    sim.nodes[hub]
+        .ep
+        .rekey_child_sa(now, hub_id, old_in)
+        .unwrap();
+    assert!(sim.run_until(10 * SECOND, |s| s
+        .count(spoke, |e| matches!(e, Event::ChildSaRemoved { .. }))
+        == 1));
+    sim.run_for(SECOND);
+    assert!(children_consistent(sim.events(spoke), sim.events(hub)));
+    keys_match(sim.events(spoke), sim.events(hub));
+    keys_match(sim.events(hub), sim.events(spoke));
+    let ke_in_create_child = sim
+        .sent
+        .iter()
+        .any(|(_, _, _, p)| p.len() > 18 && p[18] == 36);
+    assert!(ke_in_create_child);
+}
+
+/// Both ends rekey the same Child SA at the same instant (RFC 7296
+/// section 2.8.1): exactly one new SA survives, on both sides.
+#[test]
+fn sim_simultaneous_child_rekey() {
+    for seed in 0..10 {
+        let (mut sim, hub, spoke) = hub_and_spoke(200 + seed);
+        let id = connect(&mut sim, spoke, hub);
+        assert!(sim.run_until(10 * SECOND, |s| both_up(s, hub, spoke)));
+        sim.run_for(SECOND);
+        let hub_id = sim.nodes[hub].ep.ike_sas()[0].id;
+        let (s_in, h_in) = live_children(sim.events(spoke))[0];
+        let now = sim.now;
+        sim.nodes[spoke].ep.rekey_child_sa(now, id, s_in).unwrap();
+        sim.nodes[hub].ep.rekey_child_sa(now, hub_id, h_in).unwrap();
+        sim.run_for(20 * SECOND);
+        let a = live_children(sim.events(spoke));
+        assert_eq!(a.len(), 1, "seed {seed}: {a:?}");
+        assert!(
+            children_consistent(sim.events(spoke), sim.events(hub)),
+            "seed {seed}"
+        );
+        assert_ne!(a[0].0, s_in);
+        keys_match(sim.events(spoke), sim.events(hub));
+        assert_eq!(sim.tunnel_down(spoke) + sim.tunnel_down(hub), 0);
+    }
+}
+
+/// IKE SA rekey: new SPIs, Child SAs move to the new SA, the old one is
+/// deleted; the tunnel stays up and DPD still works on the new SA.
+#[test]
+fn sim_ike_rekey() {
+    for initiator_side in [true, false] {
+        let (mut sim, hub, spoke) = hub_and_spoke(11);
+        let id = connect(&mut sim, spoke, hub);
+        assert!(sim.run_until(10 * SECOND, |s| both_up(s, hub, spoke)));
+        let children_before = live_children(sim.events(spoke));
+        let (n, sa) = if initiator_side {
+            (spoke, id)
+        } else {
+            (hub, sim.nodes[hub].ep.ike_sas()[0].id)
+        };
+        let old_spis = (
+            sim.nodes[n].ep.ike_sas()[0].spi_i,
+            sim.nodes[n].ep.ike_sas()[0].spi_r,
+        );
+        let now = sim.now;
+        sim.nodes[n].ep.rekey_ike_sa(now, sa).unwrap();
+        assert!(sim.run_until(10 * SECOND, |s| s
+            .count(spoke, |e| matches!(e, Event::IkeSaRekeyed { .. }))
+            == 1
+            && s.count(hub, |e| matches!(e, Event::IkeSaRekeyed { .. })) == 1));
+        sim.run_for(40 * SECOND);
+        for node in [spoke, hub] {
+            let sas: Vec<_> = sim.nodes[node]
+                .ep
+                .ike_sas()
+                .into_iter()
+                .filter(|i| i.state != IkeState::Closed)
+                .collect();
+            assert_eq!(sas.len(), 1, "{:?}", sas);
+            assert_eq!(sas[0].state, IkeState::Established);
+            assert_ne!((sas[0].spi_i, sas[0].spi_r), old_spis);
+            assert_eq!(sas[0].children.len(), 1);
+            assert!(sas[0].owns_tunnel);
+        }
+        assert_eq!(live_children(sim.events(spoke)), children_before);
+        assert_eq!(sim.tunnel_down(spoke) + sim.tunnel_down(hub), 0);
+        // The new SA works: a Child SA rekey through it.
+        let new_id = sim.nodes[spoke]
+            .ep
+            .ike_sas()
+            .into_iter()
+            .find(|i| i.state == IkeState::Established)
+            .unwrap()
+            .id;
+        let now = sim.now;
+        sim.nodes[spoke]
+            .ep
+            .rekey_child_sa(now, new_id, children_before[0].0)
+            .unwrap();
+        sim.run_for(5 * SECOND);
+        assert!(children_consistent(sim.events(spoke), sim.events(hub)));
+        assert_ne!(live_children(sim.events(spoke)), children_before);
+        // Delete from the hub through the rekeyed SA.
+        let hub_sa = sim.nodes[hub]
+            .ep
+            .ike_sas()
+            .into_iter()
+            .find(|i| i.state == IkeState::Established)
+            .unwrap()
+            .id;
+        let now = sim.now;
+        sim.nodes[hub].ep.delete_ike_sa(now, hub_sa).unwrap();
+        sim.run_for(5 * SECOND);
+        assert_eq!(sim.tunnel_down(spoke), 1);
+        assert_eq!(sim.tunnel_down(hub), 1);
+        assert!(live_children(sim.events(spoke)).is_empty());
+        assert!(live_children(sim.events(hub)).is_empty());
+        assert_eq!(sim.nodes[hub].ep.pool_in_use(), 0);
+    }
+}
+
+/// Both ends rekey the IKE SA at once: one new IKE SA survives on both
+/// sides with the Child SAs.
+#[test]
+fn sim_simultaneous_ike_rekey() {
+    for seed in 0..10 {
+        let (mut sim, hub, spoke) = hub_and_spoke(300 + seed);
+        let id = connect(&mut sim, spoke, hub);
+        assert!(sim.run_until(10 * SECOND, |s| both_up(s, hub, spoke)));
+        sim.run_for(SECOND);
+        let hub_id = sim.nodes[hub].ep.ike_sas()[0].id;
+        let children = live_children(sim.events(spoke));
+        let now = sim.now;
+        sim.nodes[spoke].ep.rekey_ike_sa(now, id).unwrap();
+        sim.nodes[hub].ep.rekey_ike_sa(now, hub_id).unwrap();
+        sim.run_for(60 * SECOND);
+        let a: Vec<_> = sim.nodes[spoke]
+            .ep
+            .ike_sas()
+            .into_iter()
+            .filter(|i| i.state != IkeState::Closed)
+            .collect();
+        let b: Vec<_> = sim.nodes[hub]
+            .ep
+            .ike_sas()
+            .into_iter()
+            .filter(|i| i.state != IkeState::Closed)
+            .collect();
+        assert_eq!(a.len(), 1, "seed {seed}: {a:?}");
+        assert_eq!(b.len(), 1, "seed {seed}: {b:?}");
+        assert_eq!(
+            (a[0].spi_i, a[0].spi_r),
+            (b[0].spi_i, b[0].spi_r),
+            "seed {seed}"
+        );
+        assert_eq!(a[0].children.len(), 1, "seed {seed}");
+        assert_eq!(b[0].children.len(), 1, "seed {seed}");
+        assert!(a[0].owns_tunnel && b[0].owns_tunnel);
+        assert_eq!(live_children(sim.events(spoke)), children);
+        assert_eq!(
+            sim.tunnel_down(spoke) + sim.tunnel_down(hub),
+            0,
+            "seed {seed}"
+        );
+        // Still alive: DPD from both ends over the surviving SA.
+        sim.run_for(120 * SECOND);
+        assert_eq!(
+            sim.tunnel_down(spoke) + sim.tunnel_down(hub),
+            0,
+            "seed {seed}"
+        );
+    }
+}
+
+/// DPD: a silent peer (partitioned) is declared dead after the
+/// retransmissions of the DPD request.
+#[test]
+fn sim_dpd_declares_silent_peer_dead() {
+    let (mut sim, hub, spoke) = hub_and_spoke(12);
+    connect(&mut sim, spoke, hub);
+    assert!(sim.run_until(10 * SECOND, |s| both_up(s, hub, spoke)));
+    // Both answer DPD while connected.
+    sim.run_for(200 * SECOND);
+    assert_eq!(sim.tunnel_down(spoke) + sim.tunnel_down(hub), 0);
+    assert!(sim.nodes[spoke].ep.stats().retransmits == 0);
+    sim.partitioned.push(hub);
+    assert!(sim.run_until(600 * SECOND, |s| s.tunnel_down(spoke) == 1
+        && s.tunnel_down(hub) == 1));
+    for n in [spoke, hub] {
+        let reason = sim.events(n).iter().find_map(|e| match e {
+            Event::TunnelDown { reason, .. } => Some(reason.clone()),
+            _ => None,
+        });
+        assert_eq!(reason, Some(DownReason::PeerDead));
+        assert!(live_children(sim.events(n)).is_empty());
+    }
+    assert_eq!(sim.nodes[hub].ep.pool_in_use(), 0);
+    // Lingering entries go away.
+    sim.run_for(120 * SECOND);
+    assert!(sim.nodes[hub].ep.is_empty());
+    assert!(sim.nodes[spoke].ep.is_empty());
+}
+
+/// Deletes in both directions: a Child SA by the spoke, a Child SA by the
+/// hub, the IKE SA by the hub.
+#[test]
+fn sim_deletes() {
+    let (mut sim, hub, spoke) = hub_and_spoke(13);
+    let id = connect(&mut sim, spoke, hub);
+    assert!(sim.run_until(10 * SECOND, |s| both_up(s, hub, spoke)));
+    let (s_in, h_in) = live_children(sim.events(spoke))[0];
+    let now = sim.now;
+    sim.nodes[spoke].ep.delete_child_sa(now, id, s_in).unwrap();
+    sim.run_for(5 * SECOND);
+    assert!(live_children(sim.events(spoke)).is_empty());
+    assert!(live_children(sim.events(hub)).is_empty());
+    assert_eq!(
+        sim.count(hub, |e| matches!(e, Event::ChildSaRemoved { reason: ChildRemoveReason::DeletedByPeer, inbound_spi, .. } if *inbound_spi == h_in)),
+        1
+    );
+    assert!(sim.nodes[spoke]
+        .ep
+        .delete_child_sa(sim.now, id, s_in)
+        .is_err());
+    // The IKE SA stays up without Child SAs; the hub deletes it.
+    let hub_id = sim.nodes[hub].ep.ike_sas()[0].id;
+    let now = sim.now;
+    sim.nodes[hub].ep.delete_ike_sa(now, hub_id).unwrap();
+    sim.run_for(5 * SECOND);
+    assert_eq!(sim.tunnel_down(spoke), 1);
+    assert_eq!(sim.tunnel_down(hub), 1);
+    assert_eq!(sim.nodes[hub].ep.pool_in_use(), 0);
+    assert_eq!(sim.count(spoke, |e| matches!(e, Event::RoutesRemove(_))), 1);
+}
+
+/// The spoke behind a NAT: both ends detect it, IKE floats to port 4500,
+/// ESP is UDP-encapsulated, and the NAT's port is followed.
+#[test]
+fn sim_nat_detection() {
+    let (mut sim, hub, spoke) = hub_and_spoke(14);
+    sim.put_behind_nat(spoke, "198.51.100.7");
+    connect(&mut sim, spoke, hub);
+    assert!(sim.run_until(10 * SECOND, |s| both_up(s, hub, spoke)));
+    let s = &sim.nodes[spoke].ep.ike_sas()[0];
+    assert!(s.nat.local_behind_nat && !s.nat.remote_behind_nat);
+    assert_eq!(s.local.port(), 4500);
+    assert_eq!(s.remote.port(), 4500);
+    let h = &sim.nodes[hub].ep.ike_sas()[0];
+    assert!(h.nat.remote_behind_nat && !h.nat.local_behind_nat);
+    assert_eq!(h.local.port(), 4500);
+    assert_eq!(h.remote.ip(), "198.51.100.7".parse::<IpAddr>().unwrap());
+    assert_ne!(h.remote.port(), 4500);
+    for n in [spoke, hub] {
+        let c = sim.events(n).iter().find_map(|e| match e {
+            Event::ChildSaInstalled(c) => Some(c.clone()),
+            _ => None,
+        });
+        let c = c.unwrap();
+        assert!(c.udp_encap);
+        assert_eq!(c.local.port(), 4500);
+    }
+    let up = sim.events(spoke).iter().find_map(|e| match e {
+        Event::TunnelUp(u) => Some(u.nat),
+        _ => None,
+    });
+    assert!(up.unwrap().local_behind_nat);
+    // IKE_AUTH and later went over 4500 with the marker.
+    assert!(sim
+        .sent
+        .iter()
+        .filter(|(n, ..)| *n == spoke)
+        .skip(1)
+        .all(|(_, l, _, p)| l.port() == 4500 && p[..4] == [0; 4]));
+    // The NAT mapping changes (new public port): the hub follows it.
+    if let Some(nat) = &mut sim.nodes[spoke].nat {
+        nat.map.clear();
+        nat.next_port = 40000;
+    }
+    let id = sim.nodes[spoke].ep.ike_sas()[0].id;
+    let now = sim.now;
+    let (c_in, _) = live_children(sim.events(spoke))[0];
+    sim.nodes[spoke].ep.rekey_child_sa(now, id, c_in).unwrap();
+    sim.run_for(5 * SECOND);
+    assert_eq!(
+        sim.count(hub, |e| matches!(e, Event::PeerAddressChanged { .. })),
+        1
+    );
+    assert!(children_consistent(sim.events(spoke), sim.events(hub)));
+}
+
+/// A wrong PSK: the hub answers AUTHENTICATION_FAILED and reports why; the
+/// spoke reports the rejection. Nothing is installed.
+#[test]
+fn sim_auth_failure_wrong_psk() {
+    let mut sim = Sim::new(15);
+    let hub = sim.add("hub", "10.0.0.100", hub_config());
+    let mut cfg = spoke_config(1);
+    cfg.authenticator =
+        std::sync::Arc::new(Keyring::new().with(IdentityMatch::Any, Psk::new(b"wrong")));
+    let spoke = sim.add("spoke1", "10.0.0.110", cfg);
+    connect(&mut sim, spoke, hub);
+    assert!(sim.run_until(10 * SECOND, |s| s.tunnel_down(spoke) == 1));
+    sim.run_for(SECOND);
+    let hub_reason = sim.events(hub).iter().find_map(|e| match e {
+        Event::AuthFailed {
+            reason, peer_id, ..
+        } => Some((reason.clone(), peer_id.clone())),
+        _ => None,
+    });
+    assert_eq!(
+        hub_reason,
+        Some((
+            AuthFailure::BadAuthData,
+            Some(Identity::Fqdn("spoke1.cisco.com".into()))
+        ))
+    );
+    let spoke_reason = sim.events(spoke).iter().find_map(|e| match e {
+        Event::AuthFailed { reason, .. } => Some(reason.clone()),
+        _ => None,
+    });
+    assert_eq!(spoke_reason, Some(AuthFailure::RejectedByPeer));
+    assert_eq!(sim.tunnel_up(hub) + sim.tunnel_up(spoke), 0);
+    assert!(live_children(sim.events(hub)).is_empty());
+    assert_eq!(sim.nodes[hub].ep.pool_in_use(), 0);
+    let down = sim.events(spoke).iter().find_map(|e| match e {
+        Event::TunnelDown { reason, .. } => Some(reason.clone()),
+        _ => None,
+    });
+    assert_eq!(down, Some(DownReason::AuthFailed));
+}
+
+/// Identity mismatches: a spoke outside `match identity remote fqdn
+/// domain cisco.com`, and a responder that is not who the initiator
+/// expects.
+#[test]
+fn sim_auth_failure_identity() {
+    let mut sim = Sim::new(16);
+    let mut hub_cfg = hub_config();
+    hub_cfg.authenticator =
+        std::sync::Arc::new(Keyring::new().with(IdentityMatch::Any, Psk::new(PSK)));
+    let hub = sim.add("hub", "10.0.0.100", hub_cfg);
+    let mut cfg = spoke_config(1);
+    cfg.local_id = Identity::Fqdn("intruder.example.com".into());
+    cfg.authenticator = std::sync::Arc::new(Keyring::new().with(IdentityMatch::Any, Psk::new(PSK)));
+    let spoke = sim.add("spoke1", "10.0.0.110", cfg);
+    connect(&mut sim, spoke, hub);
+    assert!(sim.run_until(10 * SECOND, |s| s.tunnel_down(spoke) == 1));
+    let r = sim.events(hub).iter().find_map(|e| match e {
+        Event::AuthFailed { reason, .. } => Some(reason.clone()),
+        _ => None,
+    });
+    assert_eq!(
+        r,
+        Some(AuthFailure::IdentityNotAccepted(Identity::Fqdn(
+            "intruder.example.com".into()
+        )))
+    );
+    // The initiator expects another responder identity: the hub refuses
+    // the IDr it does not own.
+    let s2 = sim.add("spoke2", "10.0.0.120", spoke_config(2));
+    let now = sim.now;
+    let (l, r) = (sim.addr(s2, 500), sim.addr(hub, 500));
+    sim.nodes[s2]
+        .ep
+        .initiate(
+            now,
+            l,
+            r,
+            Some(Identity::Fqdn("other-hub.cisco.com".into())),
+        )
+        .unwrap();
+    assert!(sim.run_until(10 * SECOND, |s| s.tunnel_down(s2) == 1));
+    let r = sim
+        .events(hub)
+        .iter()
+        .filter_map(|e| match e {
+            Event::AuthFailed { reason, .. } => Some(reason.clone()),
+            _ => None,
+        })
+        .nth(1);
+    assert!(
+        matches!(r, Some(AuthFailure::UnexpectedIdentity { .. })),
+        "{r:?}"
+    );
+}
+
+/// A responder that does not answer at all: the initiator gives up after
+/// its retransmissions (SetupTimeout), and the half-open SA on a hub that
+/// never sees IKE_AUTH times out.
+#[test]
+fn sim_setup_timeouts() {
+    let (mut sim, hub, spoke) = hub_and_spoke(17);
+    sim.partitioned.push(hub);
+    connect(&mut sim, spoke, hub);
+    assert!(sim.run_until(300 * SECOND, |s| s.tunnel_down(spoke) == 1));
+    assert!(sim.nodes[spoke].ep.stats().retransmits >= 1);
+    // Half-open on the hub: the spoke's IKE_AUTH never arrives.
+    let (mut sim, hub, spoke) = hub_and_spoke(18);
+    connect(&mut sim, spoke, hub);
+    assert!(sim.run_until(SECOND, |s| s.nodes[hub].ep.half_open() == 1));
+    sim.partitioned.push(spoke);
+    sim.run_for(60 * SECOND);
+    assert_eq!(sim.nodes[hub].ep.half_open(), 0);
+    assert_eq!(sim.tunnel_up(hub), 0);
+}
+
+/// Time-driven rekeying: short lifetimes, both ends rekey by themselves
+/// for a while (with collisions possible), the tunnel never drops.
+#[test]
+fn sim_lifetimes_drive_rekeys() {
+    let mut sim = Sim::new(19);
+    let mut h = hub_config();
+    let mut s = spoke_config(1);
+    for c in [&mut h, &mut s] {
+        c.lifetimes.ike_rekey = 120 * SECOND;
+        c.lifetimes.child_rekey = 50 * SECOND;
+        c.lifetimes.hard_margin = 30 * SECOND;
+    }
+    let hub = sim.add("hub", "10.0.0.100", h);
+    let spoke = sim.add("spoke1", "10.0.0.110", s);
+    connect(&mut sim, spoke, hub);
+    assert!(sim.run_until(10 * SECOND, |s| both_up(s, hub, spoke)));
+    sim.run_for(1000 * SECOND);
+    assert_eq!(sim.tunnel_down(spoke) + sim.tunnel_down(hub), 0);
+    assert!(sim.count(spoke, |e| matches!(e, Event::IkeSaRekeyed { .. })) >= 5);
+    assert!(sim.count(spoke, |e| matches!(e, Event::ChildSaRemoved { .. })) >= 10);
+    assert!(children_consistent(sim.events(spoke), sim.events(hub)));
+    assert!(!live_children(sim.events(spoke)).is_empty());
+    assert!(
+        sim.count(spoke, |e| matches!(
+            e,
+            Event::ChildSaRemoved {
+                reason: ChildRemoveReason::Expired,
+                ..
+            }
+        )) == 0
+    );
+}
