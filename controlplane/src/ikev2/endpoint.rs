@@ -474,23 +474,25 @@ impl Endpoint {
                     touched.push(sid);
                 }
                 Action::Transfer { from, to } => {
-                    if let (Some(mut old), Some(mut new)) =
-                        (self.sas.remove(&from), self.sas.remove(&to))
-                    {
+                    let Some(mut old) = self.sas.remove(&from) else {
+                        continue;
+                    };
+                    old.transfer_pending = false;
+                    if let Some(mut new) = self.sas.remove(&to) {
                         new.take_over(&mut old);
                         self.sh
                             .events
                             .push_back(Event::IkeSaRekeyed { old: from, new: to });
                         new.kick(&mut self.sh, now);
-                        self.sas.insert(from, old);
+                        old.kick(&mut self.sh, now);
                         self.sas.insert(to, new);
                         touched.push(to);
                     } else {
                         // The successor is gone: the tunnel dies with the old SA.
-                        if let Some(old) = self.sas.get_mut(&from) {
-                            old.fail(&mut self.sh, now, super::events::DownReason::PeerDead);
-                        }
+                        old.fail(&mut self.sh, now, super::events::DownReason::PeerDead);
                     }
+                    self.sas.insert(from, old);
+                    touched.push(from);
                 }
             }
         }

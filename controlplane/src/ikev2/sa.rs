@@ -398,6 +398,9 @@ pub(crate) struct IkeSa {
     peer_ike_rekey: Option<PeerRekey<IkeSaId>>,
     /// Removable once Closed and lingered.
     pub(crate) removable: bool,
+    /// A transfer of the tunnel away from this SA is queued: no new
+    /// request until the endpoint has done it.
+    pub(crate) transfer_pending: bool,
     /// The deadline last given to the endpoint's timer heap.
     pub(crate) scheduled: Option<Instant>,
     /// The peer half-open entry (responder) for IKE_SA_INIT retransmits.
@@ -444,6 +447,7 @@ impl IkeSa {
             last_inbound: now,
             peer_ike_rekey: None,
             removable: false,
+            transfer_pending: false,
             scheduled: None,
             half_open_key: None,
         }
@@ -547,7 +551,8 @@ impl IkeSa {
             to: IkeState::InitSent,
         });
         sa.send_init_request(sh, now)?;
-        sa.timers.set(Timer::Setup, now + cfg.dos.half_open_timeout);
+        // The initiator has no setup deadline of its own: the
+        // retransmission limit ends an unanswered setup.
         Ok(sa)
     }
 
@@ -2534,6 +2539,7 @@ impl IkeSa {
                 created: new_id,
             });
         } else {
+            self.transfer_pending = true;
             sh.actions.push(Action::Transfer {
                 from: self.id,
                 to: new_id,
@@ -2548,6 +2554,7 @@ impl IkeSa {
     fn resolve_ike_collision_on_death(&mut self, sh: &mut Shared) {
         if let Some(pr) = self.peer_ike_rekey.take() {
             if self.owns_tunnel {
+                self.transfer_pending = true;
                 sh.actions.push(Action::Transfer {
                     from: self.id,
                     to: pr.created,
@@ -2560,7 +2567,7 @@ impl IkeSa {
 
     /// Starts queued work while the window is free.
     pub(crate) fn kick(&mut self, sh: &mut Shared, now: Instant) {
-        while self.pending.is_none() {
+        while self.pending.is_none() && !self.transfer_pending {
             let Some(task) = self.queue.pop_front() else {
                 return;
             };
@@ -2999,6 +3006,7 @@ impl IkeSa {
             if let Some(pr) = this.peer_ike_rekey.take() {
                 // The peer's rekey stands: its SA takes over, and the peer
                 // deletes this one.
+                this.transfer_pending = true;
                 sh.actions.push(Action::Transfer {
                     from: this.id,
                     to: pr.created,
@@ -3119,6 +3127,7 @@ impl IkeSa {
                 // the peer deletes the old one.
                 new_sa.enqueue(sh, now, Task::DeleteIke);
                 sh.actions.push(Action::Register(Box::new(new_sa)));
+                self.transfer_pending = true;
                 sh.actions.push(Action::Transfer {
                     from: self.id,
                     to: pr.created,
@@ -3128,6 +3137,7 @@ impl IkeSa {
             }
             _ => {
                 sh.actions.push(Action::Register(Box::new(new_sa)));
+                self.transfer_pending = true;
                 sh.actions.push(Action::Transfer {
                     from: self.id,
                     to: new_id,
