@@ -166,8 +166,10 @@ impl IkeProposal {
         v
     }
 
-    /// The wire proposal (number, SPI filled in by the caller).
-    pub(crate) fn to_wire(&self, number: u8, spi: Vec<u8>, dh_first: Option<DhGroup>) -> Proposal {
+    /// The wire proposal with this number and SPI (empty for IKE_SA_INIT,
+    /// 8 bytes for an IKE SA rekey), `dh_first` moved to the front.
+    #[must_use]
+    pub fn to_wire(&self, number: u8, spi: Vec<u8>, dh_first: Option<DhGroup>) -> Proposal {
         let mut transforms = Vec::new();
         for e in &self.encr {
             transforms.push(encr_transform(*e));
@@ -244,7 +246,10 @@ impl Default for EspProposal {
 }
 
 impl EspProposal {
-    pub(crate) fn to_wire(&self, number: u8, spi: u32, with_dh: bool) -> Proposal {
+    /// The wire proposal with this number and SPI; D-H transforms for PFS
+    /// when `with_dh`.
+    #[must_use]
+    pub fn to_wire(&self, number: u8, spi: u32, with_dh: bool) -> Proposal {
         let mut transforms: Vec<Transform> = self.encr.iter().map(|e| encr_transform(*e)).collect();
         if with_dh {
             for d in &self.pfs {

@@ -18,7 +18,7 @@ pub mod state;
 
 pub use auth::{AuthFailure, Authenticator, Keyring, Psk};
 pub use config::{Config, ConfigError};
-pub use endpoint::Endpoint;
+pub use endpoint::{fuzz_responder, Endpoint};
 pub use error::Error;
 pub use events::{Event, IkeSaId, RandomSource, SpiAllocator, Transmit};
 pub use identity::{Identity, IdentityMatch};

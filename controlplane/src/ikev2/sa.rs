@@ -788,10 +788,21 @@ impl IkeSa {
         header: Header,
         payloads: &[Payload],
     ) -> Result<Vec<Vec<u8>>, Error> {
+        let (first, plain) = emit_inner(payloads)?;
+        self.seal_plain(sh, header, first, &plain)
+    }
+
+    /// Encrypts an inner chain given as bytes.
+    fn seal_plain(
+        &mut self,
+        sh: &Shared,
+        header: Header,
+        first: codec::PayloadType,
+        plain: &[u8],
+    ) -> Result<Vec<Vec<u8>>, Error> {
         let Some(sk) = &mut self.sk else {
             return Err(LocalError::NoSuchSa.into());
         };
-        let (first, plain) = emit_inner(payloads)?;
         let cfg = &sh.config;
         let ip_udp = if self.remote.is_ipv4() {
             20 + 8
@@ -814,7 +825,7 @@ impl IkeSa {
             let body_len = sk.outbound.sealed_len(plain.len());
             let mut sb = emit_protected(&header, &[], ProtectedLayout::Sk(first), body_len)?;
             let (aad, body) = sb.split_mut();
-            let sealed = sk.outbound.seal(aad, &plain)?;
+            let sealed = sk.outbound.seal(aad, plain)?;
             if sealed.len() != body.len() {
                 return Err(LocalError::Crypto(super::crypto::CryptoError::Internal).into());
             }
@@ -827,7 +838,7 @@ impl IkeSa {
             .max_plaintext_len(room)
             .filter(|b| *b > 0)
             .ok_or(LocalError::Crypto(super::crypto::CryptoError::Internal))?;
-        let pieces = fragment::split_fragments(first, &plain, budget)?;
+        let pieces = fragment::split_fragments(first, plain, budget)?;
         let mut out = Vec::with_capacity(pieces.len());
         for p in pieces {
             let body_len = sk.outbound.sealed_len(p.plaintext.len());
@@ -3368,6 +3379,32 @@ impl IkeSa {
         self.reasm = None;
         self.timers = TimerTable::default();
         self.timers.set(Timer::Linger, now + linger(&sh.config));
+    }
+
+    /// For the fuzz target: a request of ours with an arbitrary inner
+    /// chain, sealed with this SA's keys (the message ID is the next one,
+    /// consumed when `consume`).
+    pub(crate) fn fuzz_request(
+        &mut self,
+        sh: &Shared,
+        exchange: ExchangeType,
+        first: codec::PayloadType,
+        plain: &[u8],
+        consume: bool,
+    ) -> Vec<Vec<u8>> {
+        let header = Header {
+            spi_i: self.spi_i,
+            spi_r: self.spi_r,
+            exchange_type: exchange,
+            initiator: self.original_initiator,
+            response: false,
+            message_id: self.next_msg_id,
+        };
+        if consume {
+            self.next_msg_id = self.next_msg_id.wrapping_add(1);
+        }
+        self.seal_plain(sh, header, first, plain)
+            .unwrap_or_default()
     }
 
     // ----- operator requests -----
