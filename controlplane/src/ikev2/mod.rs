@@ -6,6 +6,7 @@ pub mod auth;
 pub mod codec;
 pub mod config;
 pub mod crypto;
+pub mod driver;
 mod endpoint;
 pub mod error;
 pub mod events;
