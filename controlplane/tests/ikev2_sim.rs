@@ -834,3 +834,124 @@ fn sim_lifetimes_drive_rekeys() {
         )) == 0
     );
 }
+
+/// An IKE_SA_INIT request with an unknown payload marked critical gets
+/// UNSUPPORTED_CRITICAL_PAYLOAD naming the type; garbage and unknown SPIs
+/// get nothing.
+#[test]
+fn sim_unsupported_critical_and_garbage() {
+    use controlplane::ikev2::codec::{Header, Message, NotifyType, Payload, UnknownPayload};
+    let (mut sim, hub, _spoke) = hub_and_spoke(20);
+    let m = Message {
+        header: Header {
+            spi_i: 0x1122_3344_5566_7788,
+            spi_r: 0,
+            exchange_type: controlplane::ikev2::codec::ExchangeType::IKE_SA_INIT,
+            initiator: true,
+            response: false,
+            message_id: 0,
+        },
+        payloads: vec![Payload::Unknown(UnknownPayload {
+            payload_type: controlplane::ikev2::codec::PayloadType::GSPM,
+            data: vec![1, 2, 3],
+        })],
+    };
+    let mut bytes = m.emit().unwrap();
+    // Set the critical bit of the first payload.
+    bytes[28 + 1] |= 0x80;
+    let now = sim.now;
+    let (l, r) = (sim.addr(hub, 500), "10.0.0.9:500".parse().unwrap());
+    sim.nodes[hub].ep.handle_datagram(now, l, r, &bytes);
+    let t = sim.nodes[hub].ep.poll_transmit().expect("an answer");
+    let answer = Message::parse(&t.payload).unwrap();
+    let n = answer
+        .notify(NotifyType::UNSUPPORTED_CRITICAL_PAYLOAD)
+        .unwrap();
+    assert_eq!(
+        n.unsupported_critical_type(),
+        Some(controlplane::ikev2::codec::PayloadType::GSPM)
+    );
+    assert!(answer.header.response);
+    // Garbage, a truncated header, an unknown SPI, a NAT-T datagram without
+    // the marker: silence.
+    let mut unknown = bytes.clone();
+    unknown[8..16].copy_from_slice(&[9; 8]);
+    unknown[18] = 37;
+    for d in [&b"garbage"[..], &bytes[..20], &unknown[..]] {
+        sim.nodes[hub].ep.handle_datagram(now, l, r, d);
+    }
+    let natt = sim.addr(hub, 4500);
+    sim.nodes[hub]
+        .ep
+        .handle_datagram(now, natt, r, &[1, 2, 3, 4, 5, 6]);
+    assert!(sim.nodes[hub].ep.poll_transmit().is_none());
+    assert!(sim.nodes[hub].ep.stats().dropped >= 4);
+    assert!(sim.nodes[hub].ep.is_empty());
+}
+
+/// The pool runs out: the IKE SA comes up, the Child SA is refused with
+/// INTERNAL_ADDRESS_FAILURE, and no address leaks.
+#[test]
+fn sim_pool_exhausted() {
+    let mut sim = Sim::new(21);
+    let mut cfg = hub_config();
+    if let Some(p) = &mut cfg.pool {
+        p.v4 = Some(("172.16.0.1".parse().unwrap(), "172.16.0.1".parse().unwrap()));
+        p.v6 = None;
+    }
+    let hub = sim.add("hub", "10.0.0.100", cfg);
+    let mut s = spoke_config(1);
+    s.cp_request.ipv6 = false;
+    let s1 = sim.add("spoke1", "10.0.0.111", s.clone());
+    s.local_id = Identity::Fqdn("spoke2.cisco.com".into());
+    let s2 = sim.add("spoke2", "10.0.0.112", s);
+    connect(&mut sim, s1, hub);
+    assert!(sim.run_until(10 * SECOND, |s| s.tunnel_up(s1) == 1));
+    connect(&mut sim, s2, hub);
+    assert!(sim.run_until(10 * SECOND, |s| s.tunnel_up(s2) == 1));
+    sim.run_for(SECOND);
+    assert_eq!(live_children(sim.events(s1)).len(), 1);
+    assert!(live_children(sim.events(s2)).is_empty());
+    assert_eq!(sim.nodes[hub].ep.pool_in_use(), 1);
+    assert_eq!(live_children(sim.events(hub)).len(), 1);
+}
+
+/// A hub with 300 spokes: every tunnel up, one IKE SA each, lookups by
+/// SPI; then half of them leave.
+#[test]
+fn sim_hub_300_spokes() {
+    let mut sim = Sim::new(22);
+    let hub = sim.add("hub", "10.0.0.1", hub_config());
+    let spokes: Vec<usize> = (0..300u32)
+        .map(|n| {
+            let mut c = spoke_config(1);
+            c.local_id = Identity::Fqdn(format!("s{n}.cisco.com"));
+            c.cp_request.ipv6 = false;
+            c.dpd = None;
+            sim.add(
+                &format!("s{n}"),
+                &format!("10.1.{}.{}", n / 200, n % 200 + 2),
+                c,
+            )
+        })
+        .collect();
+    let ids: Vec<_> = spokes.iter().map(|&s| connect(&mut sim, s, hub)).collect();
+    assert!(sim.run_until(60 * SECOND, |s| s.tunnel_up(hub) == 300
+        && spokes.iter().all(|&sp| s.tunnel_up(sp) == 1)));
+    assert_eq!(sim.nodes[hub].ep.pool_in_use(), 300 - 46);
+    let now = sim.now;
+    for (&s, &id) in spokes.iter().zip(&ids).step_by(2) {
+        sim.nodes[s].ep.delete_ike_sa(now, id).unwrap();
+    }
+    let ok = sim.run_until(60 * SECOND, |s| s.tunnel_down(hub) == 150);
+    assert!(ok, "{} down", sim.tunnel_down(hub));
+    let held: usize = sim.nodes[hub]
+        .ep
+        .ike_sas()
+        .iter()
+        .filter(|i| i.state != IkeState::Closed)
+        .map(|i| i.assigned.len())
+        .sum();
+    assert_eq!(sim.nodes[hub].ep.pool_in_use(), held);
+    assert!(held < 254);
+}
