@@ -955,3 +955,26 @@ fn sim_hub_300_spokes() {
     assert_eq!(sim.nodes[hub].ep.pool_in_use(), held);
     assert!(held < 254);
 }
+
+/// A spoke restarts (a new endpoint, same identity) and comes back with
+/// INITIAL_CONTACT: the hub drops the stale tunnel and its address.
+#[test]
+fn sim_initial_contact_replaces_stale_tunnel() {
+    let (mut sim, hub, spoke) = hub_and_spoke(23);
+    connect(&mut sim, spoke, hub);
+    assert!(sim.run_until(10 * SECOND, |s| both_up(s, hub, spoke)));
+    // The "rebooted" spoke: same identity, another address.
+    let again = sim.add("spoke1-again", "10.0.0.119", spoke_config(1));
+    sim.partitioned.push(spoke);
+    connect(&mut sim, again, hub);
+    assert!(sim.run_until(10 * SECOND, |s| s.tunnel_up(again) == 1
+        && s.tunnel_down(hub) == 1));
+    let reason = sim.events(hub).iter().find_map(|e| match e {
+        Event::TunnelDown { reason, .. } => Some(reason.clone()),
+        _ => None,
+    });
+    assert_eq!(reason, Some(DownReason::ReplacedByInitialContact));
+    assert_eq!(sim.nodes[hub].ep.pool_in_use(), 2);
+    assert_eq!(live_children(sim.events(hub)).len(), 1);
+    assert!(children_consistent(sim.events(again), sim.events(hub)));
+}

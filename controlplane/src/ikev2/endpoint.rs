@@ -90,6 +90,9 @@ pub struct Endpoint {
     half_open: usize,
     timers: BinaryHeap<Reverse<(Instant, IkeSaId)>>,
     cookies: Cookies,
+    /// The SAs holding a tunnel to each authenticated peer (for
+    /// INITIAL_CONTACT).
+    by_peer: HashMap<Identity, Vec<IkeSaId>>,
 }
 
 impl Endpoint {
@@ -143,6 +146,7 @@ impl Endpoint {
                 previous: None,
                 since: None,
             },
+            by_peer: HashMap::new(),
         })
     }
 
@@ -494,6 +498,22 @@ impl Endpoint {
                     self.sas.insert(from, old);
                     touched.push(from);
                 }
+                Action::InitialContact { keep, peer } => {
+                    let others = self.by_peer.remove(&peer).unwrap_or_default();
+                    for o in others.into_iter().filter(|o| *o != keep) {
+                        if let Some(sa) = self.sas.get_mut(&o) {
+                            if sa.owns_tunnel {
+                                sa.fail(
+                                    &mut self.sh,
+                                    now,
+                                    super::events::DownReason::ReplacedByInitialContact,
+                                );
+                                touched.push(o);
+                            }
+                        }
+                    }
+                    self.by_peer.insert(peer, vec![keep]);
+                }
             }
         }
         if !self.sh.actions.is_empty() {
@@ -501,11 +521,14 @@ impl Endpoint {
             self.after(id, now);
         }
         for t in touched {
-            self.reschedule(t);
+            self.reschedule(t, None);
         }
     }
 
-    fn reschedule(&mut self, id: IkeSaId) {
+    /// Puts the SA's next deadline in the heap. `after_timeout`: the SA
+    /// just ran its timers at that instant, so its next deadline must be
+    /// later (a deadline left in the past would spin the driver).
+    fn reschedule(&mut self, id: IkeSaId, after_timeout: Option<Instant>) {
         let Some(sa) = self.sas.get_mut(&id) else {
             return;
         };
@@ -525,9 +548,31 @@ impl Endpoint {
             if self.sh.by_spi.get(&sa.own_spi()) == Some(&id) {
                 self.sh.by_spi.remove(&sa.own_spi());
             }
+            if let Some(p) = &sa.peer_id {
+                if let Some(v) = self.by_peer.get_mut(p) {
+                    v.retain(|x| *x != id);
+                    if v.is_empty() {
+                        self.by_peer.remove(p);
+                    }
+                }
+            }
             return;
         }
-        let next = sa.next_timeout();
+        if sa.owns_tunnel && sa.up {
+            if let Some(p) = &sa.peer_id {
+                let v = self.by_peer.entry(p.clone()).or_default();
+                if !v.contains(&id) {
+                    v.push(id);
+                }
+            }
+        }
+        let mut next = sa.next_timeout();
+        if let (Some(n), Some(now)) = (next, after_timeout) {
+            if n <= now {
+                debug_assert!(false, "{id}: a timer stayed in the past");
+                next = Some(now + std::time::Duration::from_secs(1));
+            }
+        }
         if next != sa.scheduled {
             sa.scheduled = next;
             if let Some(t) = next {
@@ -552,6 +597,7 @@ impl Endpoint {
             sa.scheduled = None;
             sa.handle_timeout(&mut self.sh, now);
             self.after(id, now);
+            self.reschedule(id, Some(now));
         }
     }
 

@@ -287,6 +287,9 @@ pub enum DownReason {
     SetupTimeout,
     /// Authentication failed (see [`Event::AuthFailed`]).
     AuthFailed,
+    /// The peer came back with INITIAL_CONTACT in a new IKE SA: this one
+    /// is stale.
+    ReplacedByInitialContact,
     /// The negotiation failed.
     Failed(Error),
 }

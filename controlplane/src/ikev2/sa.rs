@@ -133,6 +133,9 @@ pub(crate) enum Action {
     /// Move Child SAs, addresses, routes and the tunnel from one SA to
     /// another (IKE SA rekey).
     Transfer { from: IkeSaId, to: IkeSaId },
+    /// The peer authenticated with INITIAL_CONTACT: its other IKE SAs are
+    /// stale (it restarted) and go away.
+    InitialContact { keep: IkeSaId, peer: Identity },
 }
 
 /// NAT_DETECTION_*_IP hash: SHA-1(SPIi | SPIr | IP | port).
@@ -1888,6 +1891,17 @@ impl IkeSa {
             out.push(Payload::Notify(NotifyPayload::new(n, Vec::new())));
         }
         self.send_response(sh, header, path, &out);
+        //= https://www.rfc-editor.org/rfc/rfc7296#section-3.10.1
+        //# INITIAL_CONTACT                          16384
+        //#
+        //#     This notification asserts that this IKE SA is the only IKE SA
+        //#     currently active between the authenticated identities.
+        if notifies(payloads).any(|n| n.notify_type == NotifyType::INITIAL_CONTACT) {
+            sh.actions.push(Action::InitialContact {
+                keep: self.id,
+                peer: peer.clone(),
+            });
+        }
         self.set_state(sh, IkeInput::AuthRequestOk);
         self.established(sh, now);
         // TunnelUp comes before the Child SA and routes events: reorder.
@@ -3275,22 +3289,40 @@ impl IkeSa {
                 }
             }
         }
-        if self.state != IkeState::Established {
+        if self.state == IkeState::Closed {
             return;
         }
+        // Every Child SA deadline that passed is moved or cleared here, so
+        // that `next_timeout` never stays in the past.
+        let established = self.state == IkeState::Established;
         let mut tasks = Vec::new();
+        let mut expired = Vec::new();
         for c in &mut self.children {
             if c.rekey_at.is_some_and(|t| t <= now) {
-                c.rekey_at = None;
-                if c.state == ChildState::Installed {
-                    tasks.push(Task::RekeyChild(c.inbound_spi));
+                if !established {
+                    // The IKE SA is being rekeyed or deleted: try later.
+                    c.rekey_at = Some(now + TEMPORARY_FAILURE_RETRY);
+                } else {
+                    c.rekey_at = None;
+                    if c.state == ChildState::Installed {
+                        tasks.push(Task::RekeyChild(c.inbound_spi));
+                    }
                 }
             }
-            if c.expire_at <= now && c.state != ChildState::Deleting {
+            if c.expire_at <= now {
                 c.expire_at = now + cfg.lifetimes.hard_margin;
-                c.remove_reason = ChildRemoveReason::Expired;
-                tasks.push(Task::DeleteChild(c.inbound_spi));
+                if c.state == ChildState::Deleting || !established {
+                    // Its Delete went unanswered for a whole margin, or no
+                    // exchange can run: remove it here.
+                    expired.push(c.inbound_spi);
+                } else {
+                    c.remove_reason = ChildRemoveReason::Expired;
+                    tasks.push(Task::DeleteChild(c.inbound_spi));
+                }
             }
+        }
+        for spi in expired {
+            self.remove_child(sh, spi, Some(ChildRemoveReason::Expired));
         }
         for t in tasks {
             self.enqueue(sh, now, t);
