@@ -1,6 +1,64 @@
 //! IKEv2 (RFC 7296): message codec, cryptographic suite, configuration and
-//! the sans-IO state machines. No I/O, no clock in the core; the
+//! the sans-IO state machines. No I/O and no clock in the core; the
 //! [`driver`] module is a thin UDP driver for tests and tools.
+//!
+//! # The core: [`Endpoint`]
+//!
+//! One [`Endpoint`] holds every IKE SA of the appliance (a hub's 100k
+//! spokes): SAs are found by our SPI in a hash map, timers are one heap,
+//! nothing runs per SA. It is built from a [`Config`] and a
+//! [`SpiAllocator`] (the dataplane gives out the inbound ESP SPIs, so that
+//! an SPI carries its SA table index).
+//!
+//! Inputs (all take `now`; the core never reads the clock):
+//!
+//! - [`Endpoint::handle_datagram`]`(now, local, remote, bytes)`: a UDP
+//!   payload received on port 500 or 4500 (the non-ESP marker is checked
+//!   and removed by the core on the NAT-T port);
+//! - [`Endpoint::handle_timeout`]`(now)` at [`Endpoint::poll_timeout`];
+//! - requests: [`Endpoint::initiate`] (a spoke to its hub, or a shortcut to
+//!   another spoke), [`Endpoint::rekey_child_sa`] (the dataplane's soft
+//!   byte/sequence limit), [`Endpoint::rekey_ike_sa`],
+//!   [`Endpoint::delete_child_sa`], [`Endpoint::delete_ike_sa`],
+//!   [`Endpoint::note_inbound_traffic`] (ESP seen: no DPD needed yet).
+//!
+//! Outputs:
+//!
+//! - [`Endpoint::poll_transmit`]: [`Transmit`] `{ local, remote, payload }`,
+//!   the UDP payload to send (marker included on the NAT-T port);
+//! - [`Endpoint::poll_event`]: [`Event`]s, in order:
+//!   - [`Event::TunnelUp`] (peer identity, addresses, NAT, virtual IPs we
+//!     got or assigned, DNS, domain) and [`Event::TunnelDown`] with a
+//!     [`events::DownReason`];
+//!   - [`Event::ChildSaInstalled`]: both directions of an ESP SA (SPIs,
+//!     AEAD, key||salt each way, ESN, replay window, lifetimes, traffic
+//!     selectors, addresses and ports, UDP encapsulation, and `replaces`
+//!     for a rekey: switch outbound to the new SA, keep the old inbound
+//!     until its [`Event::ChildSaRemoved`]);
+//!   - [`Event::RoutesAdd`] / [`Event::RoutesRemove`]: pushed subnets,
+//!     subnets the peer announced, virtual addresses (with their kind);
+//!   - [`Event::AuthFailed`] with an [`AuthFailure`] reason;
+//!   - [`Event::IkeSaRekeyed`] (the tunnel's handle changes),
+//!     [`Event::PeerAddressChanged`] (NAT mapping moved),
+//!     [`Event::IkeSaStateChanged`] (for metrics).
+//! - [`Endpoint::ike_sas`], [`Endpoint::stats`]: state for `show` commands
+//!   and counters.
+//!
+//! # What it does
+//!
+//! IKE_SA_INIT (proposal choice, KE, nonces, NAT detection and the move to
+//! port 4500, COOKIE above a half-open threshold with a rotating secret,
+//! INVALID_KE_PAYLOAD retry, IKEV2_FRAGMENTATION_SUPPORTED); IKE_AUTH with
+//! a pre-shared key (method 2) through the [`Authenticator`] trait (a
+//! [`Keyring`] matches peer identities; a signature method is another
+//! implementation), identities of every type, the first Child SA with
+//! traffic selector narrowing, and the configuration payload (addresses
+//! from pools, DNS, domain, pushed routes; the initiator's subnets
+//! accepted as routes; addresses released when the SA goes); RFC 7383
+//! fragments both ways; CREATE_CHILD_SA rekeys of Child and IKE SAs with
+//! optional PFS and RFC 7296 section 2.8 collision handling; INFORMATIONAL
+//! DPD and deletes; retransmission with back-off, the response cache,
+//! message ID window 1, half-open timeout, INITIAL_CONTACT.
 
 pub mod auth;
 pub mod codec;
