@@ -429,12 +429,13 @@ impl Endpoint {
             }
         }
         match IkeSa::respond_init(&mut self.sh, now, local, remote, &msg, data) {
-            Ok(sa) => {
+            Ok(mut sa) => {
                 let id = sa.id;
                 if let Some(k) = sa.half_open_key {
                     self.half_open_index.insert(k, id);
                 }
                 self.half_open += 1;
+                sa.half_open_counted = true;
                 self.sas.insert(id, sa);
                 self.after(id, now);
             }
@@ -532,18 +533,23 @@ impl Endpoint {
         let Some(sa) = self.sas.get_mut(&id) else {
             return;
         };
-        let half = sa.half_open_key.is_some() && sa.is_half_open();
-        if !half {
-            if let Some(k) = sa.half_open_key.take() {
-                self.half_open_index.remove(&k);
-                self.half_open = self.half_open.saturating_sub(1);
-            }
+        // The half-open count drops when the SA leaves InitResponded; the
+        // index entry stays while the SA exists, so that a late duplicate
+        // of its IKE_SA_INIT request reaches it (and is dropped) instead of
+        // starting another SA.
+        if sa.half_open_counted && !sa.is_half_open() {
+            sa.half_open_counted = false;
+            self.half_open = self.half_open.saturating_sub(1);
         }
         if sa.removable {
             let sa = self.sas.remove(&id).expect("present");
-            if let Some(k) = sa.half_open_key {
-                self.half_open_index.remove(&k);
+            if sa.half_open_counted {
                 self.half_open = self.half_open.saturating_sub(1);
+            }
+            if let Some(k) = sa.half_open_key {
+                if self.half_open_index.get(&k) == Some(&id) {
+                    self.half_open_index.remove(&k);
+                }
             }
             if self.sh.by_spi.get(&sa.own_spi()) == Some(&id) {
                 self.sh.by_spi.remove(&sa.own_spi());

@@ -408,6 +408,8 @@ pub(crate) struct IkeSa {
     pub(crate) scheduled: Option<Instant>,
     /// The peer half-open entry (responder) for IKE_SA_INIT retransmits.
     pub(crate) half_open_key: Option<(SocketAddr, u64)>,
+    /// Counted in the endpoint's half-open total.
+    pub(crate) half_open_counted: bool,
 }
 
 impl IkeSa {
@@ -453,6 +455,7 @@ impl IkeSa {
             transfer_pending: false,
             scheduled: None,
             half_open_key: None,
+            half_open_counted: false,
         }
     }
 
