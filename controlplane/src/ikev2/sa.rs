@@ -1070,9 +1070,10 @@ impl IkeSa {
         let payloads = match self.open(raw, true, header.message_id, false).0 {
             Opened::Payloads(ps) => ps,
             Opened::Partial => return,
-            Opened::Invalid(e) | Opened::Drop(Error::Malformed(Malformed::Codec(e))) => {
+            Opened::Invalid(e) => {
                 // An authenticated but malformed response: the exchange
-                // failed; treat it as an error answer.
+                // failed; treat it as an error answer. (Anything that did
+                // not authenticate is dropped below and changes nothing.)
                 sh.drop_msg(e.into());
                 Vec::new()
             }
