@@ -978,3 +978,138 @@ fn sim_initial_contact_replaces_stale_tunnel() {
     assert_eq!(live_children(sim.events(hub)).len(), 1);
     assert!(children_consistent(sim.events(again), sim.events(hub)));
 }
+
+/// Retransmission: exponential back-off (2, 4, 8, 16, 30 s on the virtual
+/// clock with the default policy) and a limit of 6 transmissions, then
+/// the initiator gives up.
+#[test]
+fn sim_retransmission_backoff_and_limit() {
+    let (mut sim, hub, spoke) = hub_and_spoke(24);
+    sim.partitioned.push(hub);
+    let start = sim.now;
+    connect(&mut sim, spoke, hub);
+    assert!(sim.run_until(300 * SECOND, |s| s.tunnel_down(spoke) == 1));
+    // The partition drops datagrams after they are recorded as sent.
+    let times: Vec<Duration> = sim
+        .sent
+        .iter()
+        .zip(&sim.sent_at)
+        .filter(|((n, ..), _)| *n == spoke)
+        .map(|(_, t)| t.duration_since(start))
+        .collect();
+    assert_eq!(times.len(), 6, "6 transmissions of IKE_SA_INIT");
+    let gaps: Vec<u64> = times.windows(2).map(|w| (w[1] - w[0]).as_secs()).collect();
+    assert_eq!(gaps, [2, 4, 8, 16, 30]);
+    let down_at = sim.events(spoke).len();
+    assert!(down_at > 0);
+    assert_eq!(sim.nodes[spoke].ep.stats().retransmits, 5);
+    // Every copy is bitwise identical.
+    let copies: Vec<&Vec<u8>> = sim
+        .sent
+        .iter()
+        .filter(|(n, ..)| *n == spoke)
+        .map(|(_, _, _, p)| p)
+        .collect();
+    assert!(copies.windows(2).all(|w| w[0] == w[1]));
+}
+
+/// Every datagram duplicated: retransmitted requests get the cached
+/// response (the same bytes), and nothing is processed twice.
+#[test]
+fn sim_duplicates_get_cached_responses() {
+    let (mut sim, hub, spoke) = hub_and_spoke(25);
+    sim.faults = Faults {
+        drop: 0.0,
+        duplicate: 1.0,
+        jitter_ms: 0,
+    };
+    let id = connect(&mut sim, spoke, hub);
+    assert!(sim.run_until(10 * SECOND, |s| both_up(s, hub, spoke)));
+    let (c, _) = live_children(sim.events(spoke))[0];
+    let now = sim.now;
+    sim.nodes[spoke].ep.rekey_child_sa(now, id, c).unwrap();
+    sim.run_for(5 * SECOND);
+    assert!(sim.nodes[hub].ep.stats().responses_resent >= 2);
+    assert_eq!(sim.tunnel_up(hub), 1);
+    assert_eq!(live_children(sim.events(hub)).len(), 1);
+    assert!(children_consistent(sim.events(spoke), sim.events(hub)));
+    // Responses to a request: the hub answered each message ID with one
+    // distinct datagram.
+    let mut answers: Vec<(u32, Vec<u8>)> = sim
+        .sent
+        .iter()
+        .filter(|(n, ..)| *n == hub)
+        .filter_map(|(_, _, _, p)| {
+            let m = controlplane::ikev2::codec::Message::parse(p).ok()?;
+            m.header.response.then(|| (m.header.message_id, p.clone()))
+        })
+        .collect();
+    answers.sort();
+    answers.dedup();
+    let ids: Vec<u32> = answers.iter().map(|a| a.0).collect();
+    let mut unique = ids.clone();
+    unique.dedup();
+    assert_eq!(ids, unique, "one response per message ID");
+}
+
+/// A replayed old request (outside the window) is dropped without an
+/// answer; a replayed IKE_SA_INIT of an established SA opens nothing.
+#[test]
+fn sim_out_of_window_replay_dropped() {
+    let (mut sim, hub, spoke) = hub_and_spoke(26);
+    let id = connect(&mut sim, spoke, hub);
+    assert!(sim.run_until(10 * SECOND, |s| both_up(s, hub, spoke)));
+    let (c, _) = live_children(sim.events(spoke))[0];
+    let now = sim.now;
+    sim.nodes[spoke].ep.rekey_child_sa(now, id, c).unwrap();
+    sim.run_for(5 * SECOND);
+    let spoke_requests: Vec<(std::net::SocketAddr, std::net::SocketAddr, Vec<u8>)> = sim
+        .sent
+        .iter()
+        .filter(|(n, ..)| *n == spoke)
+        .map(|(_, l, r, p)| (*l, *r, p.clone()))
+        .collect();
+    let before = sim.nodes[hub].ep.stats().dropped;
+    let now = sim.now;
+    let (last, older) = spoke_requests.split_last().unwrap();
+    for (l, r, p) in older {
+        sim.nodes[hub].ep.handle_datagram(now, *r, *l, p);
+    }
+    assert!(sim.nodes[hub].ep.poll_transmit().is_none());
+    assert!(sim.nodes[hub].ep.stats().dropped >= before + 2);
+    // The latest request is a retransmission: the cached response again.
+    sim.nodes[hub]
+        .ep
+        .handle_datagram(now, last.1, last.0, &last.2);
+    let again = sim.nodes[hub].ep.poll_transmit().expect("cached response");
+    let original = sim
+        .sent
+        .iter()
+        .rev()
+        .find(|(n, ..)| *n == hub)
+        .map(|(_, _, _, p)| p.clone())
+        .unwrap();
+    assert_eq!(again.payload, original);
+    assert_eq!(sim.nodes[hub].ep.half_open(), 0);
+    assert_eq!(sim.nodes[hub].ep.len(), 1);
+}
+
+/// DPD stays quiet while the dataplane reports inbound traffic.
+#[test]
+fn sim_no_dpd_with_traffic() {
+    let (mut sim, hub, spoke) = hub_and_spoke(27);
+    let id = connect(&mut sim, spoke, hub);
+    assert!(sim.run_until(10 * SECOND, |s| both_up(s, hub, spoke)));
+    let hub_id = sim.nodes[hub].ep.ike_sas()[0].id;
+    let sent = sim.sent.len();
+    for _ in 0..20 {
+        sim.run_for(10 * SECOND);
+        let now = sim.now;
+        sim.nodes[spoke].ep.note_inbound_traffic(now, id);
+        sim.nodes[hub].ep.note_inbound_traffic(now, hub_id);
+    }
+    assert_eq!(sim.sent.len(), sent, "no INFORMATIONAL while ESP flows");
+    // Without traffic, DPD starts.
+    sim.run_for(40 * SECOND);
+    assert!(sim.sent.len() > sent);
+}

@@ -786,3 +786,120 @@ pub fn fuzz_responder(data: &[u8]) {
         assert!(hub.pool_in_use() <= 2 * hub.len());
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ikev2::codec::{PayloadType, UnknownPayload};
+    use crate::ikev2::events::CounterSpiAllocator;
+    use crate::ikev2::{IdentityMatch, Keyring, Psk};
+
+    #[test]
+    fn test_cookie_rotation() {
+        let mut rng = FuzzRng(7);
+        let mut c = Cookies {
+            current: (0, [0; 32]),
+            previous: None,
+            since: None,
+        };
+        let t0 = Instant::now();
+        let life = std::time::Duration::from_secs(60);
+        c.rotate(&mut rng, t0, life);
+        let ip: std::net::IpAddr = "192.0.2.9".parse().unwrap();
+        let k0 = Cookies::compute(&c.current, b"nonce", ip, 42);
+        assert_eq!(k0.len(), 33);
+        assert!(c.check(&k0, b"nonce", ip, 42));
+        assert!(!c.check(&k0, b"nonce", ip, 43));
+        assert!(!c.check(&k0, b"other", ip, 42));
+        assert!(!c.check(&k0, b"nonce", "192.0.2.8".parse().unwrap(), 42));
+        assert!(!c.check(&[], b"nonce", ip, 42));
+        // Still accepted under the next secret, not after two rotations.
+        c.rotate(&mut rng, t0 + life, life);
+        assert_ne!(c.current.0, k0[0]);
+        assert!(c.check(&k0, b"nonce", ip, 42));
+        c.rotate(&mut rng, t0 + life * 2, life);
+        assert!(!c.check(&k0, b"nonce", ip, 42));
+    }
+
+    fn pair() -> (Endpoint, Endpoint, SocketAddr, SocketAddr, Instant) {
+        let k = Keyring::new().with(IdentityMatch::Any, Psk::new(b"k"));
+        let hub = Endpoint::with_rng(
+            Config::new(Identity::Fqdn("hub".into()), k.clone()),
+            Box::new(CounterSpiAllocator::new(0x100)),
+            Box::new(FuzzRng(1)),
+        )
+        .unwrap();
+        let mut spoke = Endpoint::with_rng(
+            Config::new(Identity::Fqdn("spoke".into()), k),
+            Box::new(CounterSpiAllocator::new(0x900)),
+            Box::new(FuzzRng(2)),
+        )
+        .unwrap();
+        let (h, s): (SocketAddr, SocketAddr) = (
+            "192.0.2.1:500".parse().unwrap(),
+            "192.0.2.2:500".parse().unwrap(),
+        );
+        let now = Instant::now();
+        spoke.initiate(now, s, h, None).unwrap();
+        (hub, spoke, h, s, now)
+    }
+
+    /// Protected requests that decrypt but do not parse are answered
+    /// inside SK: UNSUPPORTED_CRITICAL_PAYLOAD for an unknown critical
+    /// payload, INVALID_SYNTAX for a broken chain; each uses up its
+    /// message ID, and the SA stays.
+    #[test]
+    fn test_protected_error_answers() {
+        let (mut hub, mut spoke, _h, _s, now) = pair();
+        for _ in 0..4 {
+            shuttle(&mut spoke, &mut hub, now);
+            shuttle(&mut hub, &mut spoke, now);
+        }
+        let id = *spoke.sas.keys().next().unwrap();
+        assert_eq!(
+            spoke.sas[&id].state,
+            crate::ikev2::state::IkeState::Established
+        );
+        // An unknown payload (type 49) with the critical bit.
+        let (_, mut chain) = emit_inner_unknown(PayloadType::GSPM, &[1, 2, 3]);
+        chain[1] |= 0x80;
+        let cases: [(PayloadType, Vec<u8>, NotifyType); 2] = [
+            (
+                PayloadType::GSPM,
+                chain,
+                NotifyType::UNSUPPORTED_CRITICAL_PAYLOAD,
+            ),
+            (
+                PayloadType::NOTIFY,
+                vec![0, 0, 0, 5, 1],
+                NotifyType::INVALID_SYNTAX,
+            ),
+        ];
+        for (first, plain, want) in cases {
+            let sh = &spoke.sh;
+            let sa = spoke.sas.get_mut(&id).unwrap();
+            let ds = sa.fuzz_request(sh, ExchangeType::INFORMATIONAL, first, &plain, true);
+            let (l, r) = (sa.local, sa.remote);
+            for d in ds {
+                hub.handle_datagram(now, r, l, &d);
+            }
+            let t = hub.poll_transmit().expect("an answer");
+            let sa = spoke.sas.get_mut(&id).unwrap();
+            let ps = sa.test_open(&t.payload, true).expect("decrypts");
+            let n = crate::ikev2::codec::notifies(&ps).next().expect("a notify");
+            assert_eq!(n.notify_type, want);
+        }
+        assert_eq!(
+            hub.ike_sas()[0].state,
+            crate::ikev2::state::IkeState::Established
+        );
+    }
+
+    fn emit_inner_unknown(t: PayloadType, data: &[u8]) -> (PayloadType, Vec<u8>) {
+        crate::ikev2::codec::emit_inner(&[Payload::Unknown(UnknownPayload {
+            payload_type: t,
+            data: data.to_vec(),
+        })])
+        .unwrap()
+    }
+}

@@ -3443,6 +3443,16 @@ impl IkeSa {
             .unwrap_or_default()
     }
 
+    /// For tests: opens a datagram (marker removed) protected by this SA.
+    #[cfg(test)]
+    pub(crate) fn test_open(&mut self, raw: &[u8], is_response: bool) -> Option<Vec<Payload>> {
+        let id = codec::IkePacket::new_checked(raw).ok()?.message_id();
+        match self.open(raw, is_response, id, false).0 {
+            Opened::Payloads(p) => Some(p),
+            _ => None,
+        }
+    }
+
     // ----- operator requests -----
 
     pub(crate) fn request_rekey_child(

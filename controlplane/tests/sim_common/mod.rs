@@ -99,6 +99,8 @@ pub struct Sim {
     seq: u64,
     /// Every datagram sent, for inspection: (from node, UDP payload).
     pub sent: Vec<(usize, SocketAddr, SocketAddr, Vec<u8>)>,
+    /// When each of `sent` was sent.
+    pub sent_at: Vec<Instant>,
     pub latency: Duration,
 }
 
@@ -159,6 +161,7 @@ impl Sim {
             flight: Vec::new(),
             seq: 0,
             sent: Vec::new(),
+            sent_at: Vec::new(),
             latency: Duration::from_millis(5),
         }
     }
@@ -202,6 +205,7 @@ impl Sim {
             while let Some(t) = self.nodes[i].ep.poll_transmit() {
                 check_with_ipsec_parser(&t.payload, t.local.port());
                 self.sent.push((i, t.local, t.remote, t.payload.clone()));
+                self.sent_at.push(self.now);
                 assert_eq!(
                     t.local.ip(),
                     self.nodes[i].ip,
