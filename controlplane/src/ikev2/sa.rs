@@ -1067,7 +1067,8 @@ impl IkeSa {
             );
             return;
         }
-        let payloads = match self.open(raw, true, header.message_id, false).0 {
+        let opened = self.open(raw, true, header.message_id, false).0;
+        let payloads = match opened {
             Opened::Payloads(ps) => ps,
             Opened::Partial => return,
             Opened::Invalid(e) => {
@@ -3345,7 +3346,15 @@ impl IkeSa {
     /// Removes Child SAs, routes and addresses; reports TunnelDown if this
     /// SA holds the tunnel.
     fn teardown(&mut self, sh: &mut Shared, reason: Option<DownReason>) {
-        let spis: Vec<u32> = self.children.iter().map(|c| c.inbound_spi).collect();
+        // A queued transfer (the peer's rekey of this SA collided with ours
+        // and this SA dies first) moves the tunnel to the successor: the
+        // Child SAs, routes and addresses are not torn down but moved.
+        let moving = self.transfer_pending;
+        let spis: Vec<u32> = if moving {
+            Vec::new()
+        } else {
+            self.children.iter().map(|c| c.inbound_spi).collect()
+        };
         for s in spis {
             self.remove_child(sh, s, Some(ChildRemoveReason::IkeSaGone));
         }
@@ -3369,6 +3378,9 @@ impl IkeSa {
         }) = &self.pending
         {
             sh.by_spi.remove(new_spi);
+        }
+        if moving {
+            return;
         }
         if !self.routes.is_empty() {
             let routes = std::mem::take(&mut self.routes);
