@@ -484,7 +484,7 @@ impl Endpoint {
                     };
                     old.transfer_pending = false;
                     if let Some(mut new) = self.sas.remove(&to) {
-                        new.take_over(&mut old);
+                        new.take_over(&mut old, now);
                         self.sh
                             .events
                             .push_back(Event::IkeSaRekeyed { old: from, new: to });

@@ -40,6 +40,8 @@ pub(crate) const NONCE_LEN: usize = 32;
 const MAX_INIT_RETRIES: u32 = 4;
 /// Delay before retrying an exchange the peer answered TEMPORARY_FAILURE.
 const TEMPORARY_FAILURE_RETRY: Duration = Duration::from_secs(2);
+/// Delay before retrying a Child SA rekey that failed otherwise.
+const CHILD_REKEY_RETRY: Duration = Duration::from_secs(10);
 
 /// Counters of the endpoint.
 #[derive(Clone, Debug, Default)]
@@ -410,6 +412,9 @@ pub(crate) struct IkeSa {
     pub(crate) half_open_key: Option<(SocketAddr, u64)>,
     /// Counted in the endpoint's half-open total.
     pub(crate) half_open_counted: bool,
+    /// Outbound SPIs the peer deleted before our pending rekey installed
+    /// them.
+    deleted_early: Vec<u32>,
 }
 
 impl IkeSa {
@@ -456,6 +461,7 @@ impl IkeSa {
             scheduled: None,
             half_open_key: None,
             half_open_counted: false,
+            deleted_early: Vec::new(),
         }
     }
 
@@ -2228,6 +2234,17 @@ impl IkeSa {
                 Payload::Delete(d) if d.protocol == ProtocolId::ESP => {
                     for spi in &d.spis {
                         let Some(c) = self.children.iter().find(|c| c.outbound_spi == *spi) else {
+                            // Possibly the Child SA our pending rekey creates:
+                            // remembered, removed as soon as it is installed.
+                            if matches!(
+                                self.pending,
+                                Some(Pending {
+                                    kind: Request::RekeyChild { .. },
+                                    ..
+                                })
+                            ) {
+                                self.deleted_early.push(*spi);
+                            }
                             continue;
                         };
                         let inbound = c.inbound_spi;
@@ -2349,6 +2366,20 @@ impl IkeSa {
         if let Some(r) = rekey {
             let spi = r.spi_u32().unwrap_or(0);
             match self.children.iter().find(|c| c.outbound_spi == spi) {
+                None if matches!(
+                    self.pending,
+                    Some(Pending {
+                        kind: Request::RekeyChild { .. },
+                        ..
+                    })
+                ) =>
+                {
+                    // Likely the Child SA our own pending exchange creates,
+                    // which the peer installed before our response came:
+                    // ask it to try again.
+                    self.send_response(sh, header, path, &notify(NotifyType::TEMPORARY_FAILURE));
+                    return;
+                }
                 None => {
                     //= https://www.rfc-editor.org/rfc/rfc7296#section-2.25
                     //# If a peer receives a request to rekey a Child SA that
@@ -2651,6 +2682,15 @@ impl IkeSa {
             }
             Task::RekeyChild(spi) => {
                 if self.state != IkeState::Established {
+                    // Not now (the IKE SA is being rekeyed or deleted): the
+                    // Child SA's timer tries again.
+                    if let Some(c) = self
+                        .children
+                        .iter_mut()
+                        .find(|c| c.inbound_spi == spi && c.state == ChildState::Installed)
+                    {
+                        c.rekey_at = Some(now + TEMPORARY_FAILURE_RETRY);
+                    }
                     return Ok(());
                 }
                 let Some(c) = self
@@ -2799,6 +2839,7 @@ impl IkeSa {
         let cfg = sh.config.clone();
         let abort = |this: &mut Self, sh: &mut Shared, retry: bool| {
             sh.spis.release(new_inbound);
+            this.deleted_early.clear();
             if let Some(c) = this
                 .children
                 .iter_mut()
@@ -2810,10 +2851,15 @@ impl IkeSa {
                     c.remove_reason = ChildRemoveReason::Rekeyed;
                 } else {
                     c.set_state(ChildInput::RekeyAbort);
-                    if retry {
-                        this.retry_tasks.push(Task::RekeyChild(old_inbound));
-                        this.timers.set(Timer::Retry, now + TEMPORARY_FAILURE_RETRY);
-                    }
+                    // Try again soon (TEMPORARY_FAILURE) or later (another
+                    // failure); the hard lifetime bounds it.
+                    c.rekey_at = Some(
+                        now + if retry {
+                            TEMPORARY_FAILURE_RETRY
+                        } else {
+                            CHILD_REKEY_RETRY
+                        },
+                    );
                 }
             }
         };
@@ -2935,6 +2981,20 @@ impl IkeSa {
         ) {
             sh.drop_msg(e);
             abort(self, sh, false);
+            return;
+        }
+        let early = std::mem::take(&mut self.deleted_early);
+        if early.contains(&choice.peer_spi) {
+            // The peer deleted the new SA before our response arrived.
+            self.remove_child(sh, new_inbound, Some(ChildRemoveReason::DeletedByPeer));
+            if let Some(c) = self
+                .children
+                .iter_mut()
+                .find(|c| c.inbound_spi == old_inbound && c.state == ChildState::Rekeying)
+            {
+                c.set_state(ChildInput::RekeyAbort);
+                c.rekey_at = Some(now + TEMPORARY_FAILURE_RETRY);
+            }
             return;
         }
         let Some(old) = self
@@ -3185,11 +3245,15 @@ impl IkeSa {
     // ----- transfer (IKE SA rekey) -----
 
     /// Takes the tunnel (Child SAs, addresses, routes) from `old`.
-    pub(crate) fn take_over(&mut self, old: &mut Self) {
+    pub(crate) fn take_over(&mut self, old: &mut Self, now: Instant) {
         self.children.append(&mut old.children);
         for c in &mut self.children {
+            // A Child SA rekey in flight on the old SA is lost with it.
             if c.state == ChildState::Rekeying {
                 c.set_state(ChildInput::RekeyAbort);
+            }
+            if c.state == ChildState::Installed && c.rekey_at.is_none() {
+                c.rekey_at = Some(now + TEMPORARY_FAILURE_RETRY);
             }
         }
         self.assigned.append(&mut old.assigned);
