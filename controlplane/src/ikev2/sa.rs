@@ -292,6 +292,8 @@ impl ChildSa {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Task {
     Dpd,
+    /// A new Child SA (the tunnel lost its last one).
+    CreateChild,
     RekeyChild(u32),
     DeleteChild(u32),
     RekeyIke,
@@ -415,6 +417,11 @@ pub(crate) struct IkeSa {
     /// Outbound SPIs the peer deleted before our pending rekey installed
     /// them.
     deleted_early: Vec<u32>,
+    /// The operator deleted a Child SA: do not replace it on our own.
+    no_auto_child: bool,
+    /// A Child SA was installed once (an SA that never had one, after
+    /// INTERNAL_ADDRESS_FAILURE for example, does not get one on its own).
+    had_child: bool,
 }
 
 impl IkeSa {
@@ -462,6 +469,8 @@ impl IkeSa {
             half_open_key: None,
             half_open_counted: false,
             deleted_early: Vec::new(),
+            no_auto_child: false,
+            had_child: false,
         }
     }
 
@@ -2161,6 +2170,7 @@ impl IkeSa {
         let (out_k, in_k) = ck.outbound_inbound(role);
         let soft = jitter(sh, cfg.lifetimes.child_rekey);
         let hard = cfg.lifetimes.child_rekey + cfg.lifetimes.hard_margin;
+        self.had_child = true;
         self.children.push(ChildSa {
             state: ChildState::Installed,
             inbound_spi,
@@ -2214,6 +2224,29 @@ impl IkeSa {
             reason: reason.unwrap_or(c.remove_reason),
         });
         sh.spis.release(c.inbound_spi);
+    }
+
+    /// An always-on tunnel: its initiator replaces a lost last Child SA
+    /// (expired, or deleted by the peer) unless the operator deleted it.
+    fn want_child(&mut self) {
+        if self.children.is_empty()
+            && self.had_child
+            && self.original_initiator
+            && self.owns_tunnel
+            && self.state == IkeState::Established
+            && !self.no_auto_child
+            && !self.queue.contains(&Task::CreateChild)
+            && !self.retry_tasks.contains(&Task::CreateChild)
+            && !matches!(
+                self.pending,
+                Some(Pending {
+                    kind: Request::RekeyChild { .. },
+                    ..
+                })
+            )
+        {
+            self.queue.push_back(Task::CreateChild);
+        }
     }
 
     // ----- INFORMATIONAL -----
@@ -2628,6 +2661,7 @@ impl IkeSa {
 
     /// Starts queued work while the window is free.
     pub(crate) fn kick(&mut self, sh: &mut Shared, now: Instant) {
+        self.want_child();
         while self.pending.is_none() && !self.transfer_pending {
             let Some(task) = self.queue.pop_front() else {
                 return;
@@ -2679,6 +2713,20 @@ impl IkeSa {
                     &[Payload::Delete(d)],
                     Request::DeleteChild(vec![spi]),
                 )?;
+            }
+            Task::CreateChild => {
+                if self.state == IkeState::Established && self.children.is_empty() {
+                    let group = cfg.esp_proposals[0].pfs.first().copied();
+                    self.send_rekey_child(
+                        sh,
+                        now,
+                        0,
+                        group,
+                        0,
+                        cfg.ts.local.clone(),
+                        cfg.ts.remote.clone(),
+                    )?;
+                }
             }
             Task::RekeyChild(spi) => {
                 if self.state != IkeState::Established {
@@ -2775,13 +2823,17 @@ impl IkeSa {
         //# The SA being rekeyed is identified by the SPI field in the
         //# Notify payload; this is the SPI the exchange initiator would
         //# expect in inbound ESP or AH packets.
-        let mut ps = vec![
-            Payload::Notify(NotifyPayload::with_spi(
+        let mut ps = Vec::new();
+        // Old inbound SPI 0: a new Child SA, not a rekey.
+        if old_inbound != 0 {
+            ps.push(Payload::Notify(NotifyPayload::with_spi(
                 NotifyType::REKEY_SA,
                 ProtocolId::ESP,
                 old_inbound,
                 Vec::new(),
-            )),
+            )));
+        }
+        ps.extend([
             Payload::Sa(proposal::esp_offer(
                 &cfg.esp_proposals,
                 new_inbound,
@@ -2789,7 +2841,7 @@ impl IkeSa {
                 group,
             )),
             Payload::Nonce(NoncePayload { data: ni.clone() }),
-        ];
+        ]);
         if let Some(d) = &dh {
             ps.push(Payload::Ke(KePayload {
                 group: wire_dh(d.group()),
@@ -2840,6 +2892,17 @@ impl IkeSa {
         let abort = |this: &mut Self, sh: &mut Shared, retry: bool| {
             sh.spis.release(new_inbound);
             this.deleted_early.clear();
+            if old_inbound == 0 {
+                // A new Child SA failed: try again later.
+                this.retry_tasks.push(Task::CreateChild);
+                let delay = if retry {
+                    TEMPORARY_FAILURE_RETRY
+                } else {
+                    CHILD_REKEY_RETRY
+                };
+                this.timers.set(Timer::Retry, now + delay);
+                return;
+            }
             if let Some(c) = this
                 .children
                 .iter_mut()
@@ -2869,11 +2932,14 @@ impl IkeSa {
                     let g = n.invalid_ke_group().and_then(proposal::crypto_dh);
                     let ok = g.filter(|g| cfg.esp_proposals.iter().any(|p| p.pfs.contains(g)));
                     sh.spis.release(new_inbound);
-                    let ts = self
-                        .children
-                        .iter()
-                        .find(|c| c.inbound_spi == old_inbound)
-                        .map(|c| (c.local_ts.clone(), c.remote_ts.clone()));
+                    let ts = if old_inbound == 0 {
+                        Some((cfg.ts.local.clone(), cfg.ts.remote.clone()))
+                    } else {
+                        self.children
+                            .iter()
+                            .find(|c| c.inbound_spi == old_inbound)
+                            .map(|c| (c.local_ts.clone(), c.remote_ts.clone()))
+                    };
                     if let (Some(g), Some((l, r)), true) = (ok, ts, retries < MAX_INIT_RETRIES) {
                         if let Some(c) = self
                             .children
@@ -3260,6 +3326,8 @@ impl IkeSa {
         self.routes.append(&mut old.routes);
         self.owns_tunnel = old.owns_tunnel;
         old.owns_tunnel = false;
+        self.had_child |= old.had_child;
+        self.no_auto_child |= old.no_auto_child;
         self.up = old.up;
         self.peer_id = self.peer_id.take().or_else(|| old.peer_id.clone());
         old.queue.retain(|t| matches!(t, Task::DeleteIke));
@@ -3550,6 +3618,7 @@ impl IkeSa {
         now: Instant,
         inbound: u32,
     ) -> Result<(), Error> {
+        self.no_auto_child = true;
         if !self.children.iter().any(|c| c.inbound_spi == inbound) {
             return Err(LocalError::NoSuchChildSa(inbound).into());
         }
