@@ -499,6 +499,13 @@ impl Endpoint {
                     self.sas.insert(from, old);
                     touched.push(from);
                 }
+                Action::Release(next) => {
+                    if let Some(sa) = self.sas.get_mut(&next) {
+                        sa.hold = false;
+                        sa.kick(&mut self.sh, now);
+                        touched.push(next);
+                    }
+                }
                 Action::InitialContact { keep, peer } => {
                     let others = self.by_peer.remove(&peer).unwrap_or_default();
                     for o in others.into_iter().filter(|o| *o != keep) {

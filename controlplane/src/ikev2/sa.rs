@@ -135,6 +135,9 @@ pub(crate) enum Action {
     /// Move Child SAs, addresses, routes and the tunnel from one SA to
     /// another (IKE SA rekey).
     Transfer { from: IkeSaId, to: IkeSaId },
+    /// The peer deleted the SA it rekeyed, so it has the new one: our
+    /// requests over the new one may start.
+    Release(IkeSaId),
     /// The peer authenticated with INITIAL_CONTACT: its other IKE SAs are
     /// stale (it restarted) and go away.
     InitialContact { keep: IkeSaId, peer: Identity },
@@ -204,20 +207,24 @@ enum Timer {
     IkeRekey = 3,
     Linger = 4,
     Retry = 5,
+    /// End of the hold on our requests over an SA the peer may not have
+    /// yet (a new IKE SA whose rekey we answered).
+    Hold = 6,
 }
 
-const TIMERS: [Timer; 6] = [
+const TIMERS: [Timer; 7] = [
     Timer::Retransmit,
     Timer::Setup,
     Timer::Dpd,
     Timer::IkeRekey,
     Timer::Linger,
     Timer::Retry,
+    Timer::Hold,
 ];
 
 /// Deadlines indexed by [`Timer`].
 #[derive(Clone, Copy, Debug, Default)]
-struct TimerTable([Option<Instant>; 6]);
+struct TimerTable([Option<Instant>; 7]);
 
 impl TimerTable {
     fn set(&mut self, t: Timer, at: Instant) {
@@ -422,6 +429,12 @@ pub(crate) struct IkeSa {
     /// A Child SA was installed once (an SA that never had one, after
     /// INTERNAL_ADDRESS_FAILURE for example, does not get one on its own).
     had_child: bool,
+    /// We answered the rekey that made this SA: hold our requests until
+    /// the peer shows it has it too (a message over it, or its Delete of
+    /// the old SA), or [`Timer::Hold`].
+    pub(crate) hold: bool,
+    /// The SA that replaced this one by the peer's rekey.
+    successor: Option<IkeSaId>,
 }
 
 impl IkeSa {
@@ -471,6 +484,8 @@ impl IkeSa {
             deleted_early: Vec::new(),
             no_auto_child: false,
             had_child: false,
+            hold: false,
+            successor: None,
         }
     }
 
@@ -1099,6 +1114,7 @@ impl IkeSa {
             }
         };
         self.last_inbound = now;
+        self.hold = false;
         self.update_path(sh, path);
         let Some(p) = self.pending.take() else { return };
         self.timers.stop(Timer::Retransmit);
@@ -1233,6 +1249,7 @@ impl IkeSa {
             }
         };
         self.last_inbound = now;
+        self.hold = false;
         self.update_path(sh, path);
         match header.exchange_type {
             ExchangeType::IKE_AUTH if self.state == IkeState::InitResponded => {
@@ -2315,6 +2332,9 @@ impl IkeSa {
             //# Child SAs negotiated under it.  The response to a request that
             //# deletes the IKE SA is an empty INFORMATIONAL response.
             self.send_response(sh, header, path, &[]);
+            if let Some(next) = self.successor {
+                sh.actions.push(Action::Release(next));
+            }
             if self.set_state(sh, IkeInput::Deleted) {
                 self.resolve_ike_collision_on_death(sh);
                 self.close(sh, now, Some(DownReason::DeletedByPeer));
@@ -2595,6 +2615,12 @@ impl IkeSa {
             n.up = self.up;
             n.owns_tunnel = false;
             n.established(sh, now);
+            //= https://www.rfc-editor.org/rfc/rfc7296#section-2.18
+            //# After the new equivalent IKE SA is created, the initiator deletes
+            //# the old IKE SA
+            // Until then the initiator may not have the new SA: hold.
+            n.hold = true;
+            n.timers.set(Timer::Hold, now + cfg.dos.half_open_timeout);
             Ok((n, ke_r))
         })();
         let (new_sa, ke_r) = match built {
@@ -2622,6 +2648,7 @@ impl IkeSa {
             from: None,
             to: IkeState::Established,
         });
+        self.successor = Some(new_id);
         sh.actions.push(Action::Register(Box::new(new_sa)));
         if self.state == IkeState::Rekeying {
             //= https://www.rfc-editor.org/rfc/rfc7296#section-2.8.2
@@ -2662,7 +2689,7 @@ impl IkeSa {
     /// Starts queued work while the window is free.
     pub(crate) fn kick(&mut self, sh: &mut Shared, now: Instant) {
         self.want_child();
-        while self.pending.is_none() && !self.transfer_pending {
+        while self.pending.is_none() && !self.transfer_pending && !self.hold {
             let Some(task) = self.queue.pop_front() else {
                 return;
             };
@@ -3417,6 +3444,10 @@ impl IkeSa {
                         self.set_state(sh, IkeInput::Deleted);
                         self.close(sh, now, None);
                     }
+                }
+                Timer::Hold => {
+                    self.hold = false;
+                    self.kick(sh, now);
                 }
                 Timer::Retry => {
                     let tasks: Vec<Task> = self.retry_tasks.drain(..).collect();
