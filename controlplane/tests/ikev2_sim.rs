@@ -1233,3 +1233,39 @@ fn sim_rekeys_on_lossy_links() {
     }
     assert!(kept >= seeds - 3, "only {kept} of {seeds} kept the tunnel");
 }
+
+/// The hub deletes the spoke's only Child SA: the spoke (an always-on
+/// initiator) creates a new one with CREATE_CHILD_SA; after the spoke's
+/// own operator delete it does not.
+#[test]
+fn sim_initiator_replaces_lost_child() {
+    let (mut sim, hub, spoke) = hub_and_spoke(29);
+    let id = connect(&mut sim, spoke, hub);
+    assert!(sim.run_until(10 * SECOND, |s| both_up(s, hub, spoke)));
+    let hub_id = sim.nodes[hub].ep.ike_sas()[0].id;
+    let (h_in, _) = live_children(sim.events(hub))[0];
+    let now = sim.now;
+    sim.nodes[hub]
+        .ep
+        .delete_child_sa(now, hub_id, h_in)
+        .unwrap();
+    sim.run_for(5 * SECOND);
+    let now_children = live_children(sim.events(spoke));
+    assert_eq!(now_children.len(), 1);
+    assert!(children_consistent(sim.events(spoke), sim.events(hub)));
+    let new = sim.events(spoke).iter().rev().find_map(|e| match e {
+        Event::ChildSaInstalled(c) => Some(c.replaces),
+        _ => None,
+    });
+    assert_eq!(new, Some(None), "a new Child SA, not a rekey");
+    // The spoke's operator deletes it: it stays deleted.
+    let now = sim.now;
+    sim.nodes[spoke]
+        .ep
+        .delete_child_sa(now, id, now_children[0].0)
+        .unwrap();
+    sim.run_for(30 * SECOND);
+    assert!(live_children(sim.events(spoke)).is_empty());
+    assert!(live_children(sim.events(hub)).is_empty());
+    assert_eq!(sim.tunnel_down(spoke) + sim.tunnel_down(hub), 0);
+}

@@ -59,6 +59,28 @@
 //! optional PFS and RFC 7296 section 2.8 collision handling; INFORMATIONAL
 //! DPD and deletes; retransmission with back-off, the response cache,
 //! message ID window 1, half-open timeout, INITIAL_CONTACT.
+//!
+//! Robustness choices beyond the RFC text (each found by the lossy-link
+//! simulations in `tests/ikev2_sim.rs`):
+//!
+//! - the tunnel (Child SAs, addresses, routes) moves to the new IKE SA
+//!   before the old one is deleted, also when the old one dies while a
+//!   colliding rekey already made its successor;
+//! - the responder of an IKE SA rekey holds its own requests over the new
+//!   SA until the initiator shows it has it (a message over it, or its
+//!   Delete of the old SA; at most `dos.half_open_timeout`);
+//! - a rekey or Delete of a Child SA that our own pending exchange is
+//!   still creating gets TEMPORARY_FAILURE, or is applied when the SA
+//!   appears;
+//! - a Child SA rekey that failed or was interrupted is always re-armed;
+//!   the original initiator of an always-on tunnel creates a new Child SA
+//!   when the last one expired or the peer deleted it (not after an
+//!   operator's delete).
+//!
+//! Not done: signature authentication (RFC 7427 / certificates: another
+//! [`Authenticator`]), EAP, window sizes above 1, NAT keepalives (the
+//! dataplane's), MOBIKE, childless IKE SAs on request, IPcomp, transport
+//! mode.
 
 pub mod auth;
 pub mod codec;
