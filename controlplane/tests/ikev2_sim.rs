@@ -93,6 +93,14 @@ fn sim_establish_with_configuration_payload() {
     keys_match(sim.events(hub), sim.events(spoke));
     assert_eq!(sim.nodes[hub].ep.pool_in_use(), 2);
     assert_eq!(sim.nodes[hub].ep.half_open(), 0);
+    // Order on both ends: TunnelUp, then the Child SA, then routes.
+    for n in [hub, spoke] {
+        let pos = |f: fn(&Event) -> bool| sim.events(n).iter().position(f).unwrap();
+        let up = pos(|e| matches!(e, Event::TunnelUp(_)));
+        let child = pos(|e| matches!(e, Event::ChildSaInstalled(_)));
+        let routes = pos(|e| matches!(e, Event::RoutesAdd(_)));
+        assert!(up < child && child < routes, "{n}: {up} {child} {routes}");
+    }
 }
 
 /// Drops, duplicates and reorders on many seeds: the setup either

@@ -1913,6 +1913,8 @@ impl IkeSa {
             Payload::TsR(t) => Some(t),
             _ => None,
         });
+        // The Child SA's event goes after TunnelUp (below).
+        let mark = sh.events.len();
         if let (None, Some(sa), Some(tsi), Some(tsr)) = (child_error, sa, tsi, tsr) {
             let (ni, nr) = self
                 .init
@@ -1941,10 +1943,10 @@ impl IkeSa {
         }
         self.set_state(sh, IkeInput::AuthRequestOk);
         self.established(sh, now);
-        // TunnelUp comes before the Child SA and routes events: reorder.
-        let pending_events: Vec<Event> = sh.events.drain(..).collect();
-        let (child_events, other): (Vec<Event>, Vec<Event>) = pending_events
-            .into_iter()
+        // TunnelUp comes before the Child SA and routes events.
+        let (child_events, other): (Vec<Event>, Vec<Event>) = sh
+            .events
+            .drain(mark.min(sh.events.len())..)
             .partition(|e| matches!(e, Event::ChildSaInstalled(c) if c.ike_sa == self.id));
         sh.events.extend(other);
         sh.events.push_back(Event::TunnelUp(TunnelUp {
