@@ -130,9 +130,12 @@ fn domain_matches(name: &str, domain: &str) -> bool {
     if name.eq_ignore_ascii_case(domain) {
         return true;
     }
-    name.len() > domain.len()
-        && name.as_bytes()[name.len() - domain.len() - 1] == b'.'
-        && name[name.len() - domain.len()..].eq_ignore_ascii_case(domain)
+    // Bytes, not str slices: a name from the network may hold multi-byte
+    // characters where a str index would not be a char boundary.
+    let (n, d) = (name.as_bytes(), domain.as_bytes());
+    n.len() > d.len()
+        && n[n.len() - d.len() - 1] == b'.'
+        && n[n.len() - d.len()..].eq_ignore_ascii_case(d)
 }
 
 impl IdentityMatch {
@@ -219,6 +222,12 @@ mod tests {
         assert!(m.matches(&Identity::Fqdn("SPOKE1.Cisco.COM".into())));
         assert!(m.matches(&Identity::Fqdn("cisco.com".into())));
         assert!(!m.matches(&Identity::Fqdn("evilcisco.com".into())));
+        // Multi-byte characters where a str index would split one.
+        assert!(!m.matches(&Identity::Fqdn("\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}".into())));
+        assert!(!IdentityMatch::FqdnDomain("x".into()).matches(&Identity::Fqdn("a\u{e9}".into())));
+        assert!(
+            !IdentityMatch::EmailDomain("x".into()).matches(&Identity::Email("u@a\u{e9}".into()))
+        );
         assert!(!m.matches(&Identity::Email("a@cisco.com".into())));
         let e = IdentityMatch::EmailDomain("example.test".into());
         assert!(e.matches(&Identity::Email("spoke1@example.test".into())));
