@@ -239,4 +239,26 @@ mod tests {
         assert!(!p.matches(&Identity::Ipv4(Ipv4Addr::new(10, 0, 1, 110))));
         assert!(IdentityMatch::Any.matches(&Identity::KeyId(vec![])));
     }
+
+    proptest::proptest! {
+        /// Any name from the network, against any rule: no panic, and an
+        /// FQDN matches its own domain.
+        #[test]
+        fn prop_matches_never_panic(name in ".{0,40}", domain in ".{0,20}") {
+            for m in [
+                IdentityMatch::FqdnDomain(domain.clone()),
+                IdentityMatch::EmailDomain(domain.clone()),
+                IdentityMatch::Exact(Identity::Fqdn(domain.clone())),
+            ] {
+                let _ = m.matches(&Identity::Fqdn(name.clone()));
+                let _ = m.matches(&Identity::Email(name.clone()));
+            }
+            let n = name.trim_end_matches('.').trim_start_matches('.');
+            if !n.is_empty() {
+                let host = format!("host.{}", n);
+                let ok = IdentityMatch::FqdnDomain(n.to_string()).matches(&Identity::Fqdn(host));
+                proptest::prop_assert!(ok);
+            }
+        }
+    }
 }

@@ -127,4 +127,40 @@ mod tests {
         assert!(!is_subset(&[ts_any_v4()], &[lan]));
         assert!(!is_subset(&[], &[ts_any_v4()]));
     }
+
+    fn arb_v4() -> impl proptest::strategy::Strategy<Value = TrafficSelector> {
+        use proptest::prelude::*;
+        (
+            any::<u8>(),
+            any::<u16>(),
+            any::<u16>(),
+            any::<u32>(),
+            any::<u32>(),
+        )
+            .prop_map(|(p, a, b, x, y)| {
+                TrafficSelector::Ipv4(TsRange {
+                    ip_protocol: p % 3 * 6,
+                    start_port: a.min(b),
+                    end_port: a.max(b),
+                    start: Ipv4Addr::from(x.min(y)),
+                    end: Ipv4Addr::from(x.max(y)),
+                })
+            })
+    }
+
+    proptest::proptest! {
+        /// Narrowing only ever gives selectors inside both what was
+        /// proposed and what is allowed.
+        #[test]
+        fn prop_narrow_is_subset(
+            proposed in proptest::collection::vec(arb_v4(), 1..4),
+            allowed in proptest::collection::vec(arb_v4(), 1..4),
+        ) {
+            let got = narrow(&proposed, &allowed);
+            if !got.is_empty() {
+                proptest::prop_assert!(is_subset(&got, &proposed));
+                proptest::prop_assert!(is_subset(&got, &allowed));
+            }
+        }
+    }
 }
