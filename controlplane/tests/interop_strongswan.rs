@@ -7,6 +7,9 @@
 //! 2. our endpoint is the hub; charon is a spoke that asks for a virtual
 //!    IP (`vips = 0.0.0.0`).
 //!
+//! Both directions also rekey: we rekey a Child SA and the IKE SA with
+//! charon as hub; charon rekeys a Child SA and the IKE SA through our hub.
+//!
 //! kernel-libipsec makes charon claim a NAT, so both runs also cover NAT
 //! detection and the move to port 4500.
 //!
@@ -342,8 +345,49 @@ secrets {{
         sas.contains(&format!("{:08x}", child.outbound_spi)),
         "{sas}"
     );
+    // We rekey the Child SA, then the IKE SA, through charon.
+    d.endpoint()
+        .rekey_child_sa(Instant::now(), up.ike_sa, child.inbound_spi)
+        .map_err(|e| e.to_string())?;
+    let r = d.run_until(Instant::now() + Duration::from_secs(10), |_, e| {
+        let done = matches!(e, Event::ChildSaRemoved { .. });
+        events.push(e);
+        if done {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
+    });
+    assert!(r.is_break(), "our Child SA rekey with charon: {events:?}");
+    d.endpoint()
+        .rekey_ike_sa(Instant::now(), up.ike_sa)
+        .map_err(|e| e.to_string())?;
+    let mut new_id = None;
+    let r = d.run_until(Instant::now() + Duration::from_secs(10), |ep, e| {
+        if let Event::IkeSaRekeyed { new, .. } = &e {
+            new_id = Some(*new);
+        }
+        events.push(e);
+        // Done when the old SA is gone (its Delete answered).
+        if new_id.is_some()
+            && ep
+                .ike_sas()
+                .iter()
+                .filter(|s| s.state != controlplane::ikev2::state::IkeState::Closed)
+                .count()
+                == 1
+        {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
+    });
+    assert!(r.is_break(), "our IKE SA rekey with charon: {events:?}");
+    let sas = run(&["swanctl", "--list-sas", "--uri", &lab.uri()])?;
+    assert_eq!(sas.matches("ESTABLISHED").count(), 1, "{sas}");
+    assert!(sas.contains("INSTALLED"), "{sas}");
     // Delete from our side; charon must see the SA go.
-    let id = up.ike_sa;
+    let id = new_id.ok_or("no new IKE SA")?;
     d.endpoint()
         .delete_ike_sa(Instant::now(), id)
         .map_err(|e| e.to_string())?;
@@ -486,6 +530,37 @@ secrets {{
         r.is_break(),
         "charon's Child SA rekey did not complete: {events:?}"
     );
+    // charon rekeys the IKE SA through us: the tunnel moves to the new one.
+    run(&["swanctl", "--rekey", "--ike", "spoke", "--uri", &lab.uri()])?;
+    let r = d.run_until(Instant::now() + Duration::from_secs(10), |ep, e| {
+        events.push(e);
+        let rekeyed = events
+            .iter()
+            .any(|e| matches!(e, Event::IkeSaRekeyed { .. }));
+        let live = ep
+            .ike_sas()
+            .iter()
+            .filter(|s| s.state != controlplane::ikev2::state::IkeState::Closed)
+            .count();
+        // Done when the old SA is gone (charon deleted it).
+        if rekeyed && live == 1 {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
+    });
+    assert!(
+        r.is_break(),
+        "charon's IKE SA rekey did not complete: {events:?}"
+    );
+    let owning: Vec<_> = d
+        .endpoint()
+        .ike_sas()
+        .into_iter()
+        .filter(|s| s.owns_tunnel)
+        .collect();
+    assert_eq!(owning.len(), 1);
+    assert_eq!(owning[0].children.len(), 1);
     let uri = lab.uri();
     let term = std::thread::spawn(move || {
         run(&[
