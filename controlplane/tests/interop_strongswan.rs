@@ -9,6 +9,8 @@
 //!
 //! Both directions also rekey: we rekey a Child SA and the IKE SA with
 //! charon as hub; charon rekeys a Child SA and the IKE SA through our hub.
+//! IKE_AUTH responses are large enough (many pushed subnets) and the
+//! fragment sizes small enough that RFC 7383 fragments go both ways.
 //!
 //! kernel-libipsec makes charon claim a NAT, so both runs also cover NAT
 //! detection and the move to port 4500.
@@ -151,6 +153,7 @@ impl Lab {
             r#"charon {{
   load = random nonce openssl aes sha1 sha2 gcm chapoly hmac kdf pem pkcs1 pkcs8 x509 pubkey revocation constraints curve25519 gmp attr kernel-libipsec kernel-netlink socket-default vici updown
   install_routes = yes
+  fragment_size = 576
   plugins {{
     vici {{ socket = {uri} }}
     kernel-libipsec {{ allow_peer_ts = yes }}
@@ -255,7 +258,7 @@ fn charon_hub(lab: &Lab) -> Result<(), String> {
 pools {{
   spokes {{
     addrs = 10.99.0.0/24
-    subnet = 10.10.0.0/16, 10.20.0.0/16
+    subnet = 10.10.0.0/16, 10.20.0.0/16, {more}
     dns = 10.10.0.53
   }}
 }}
@@ -267,7 +270,13 @@ secrets {{
   }}
 }}
 "#,
-        theirs = lab.theirs
+        theirs = lab.theirs,
+        // Enough pushed subnets that charon's IKE_AUTH response is sent
+        // as fragments (fragment_size = 576), which we reassemble.
+        more = (0..60)
+            .map(|i| format!("10.60.{i}.0/24"))
+            .collect::<Vec<_>>()
+            .join(", ")
     ))?;
     let mut cfg = Config::new(Identity::Email("spoke1@example.test".into()), keyring());
     cfg.cp_request.ipv4 = true;
@@ -325,6 +334,18 @@ secrets {{
         })
         .flatten()
         .collect();
+    assert!(
+        lab.log().contains("splitting IKE message"),
+        "charon sent fragments"
+    );
+    assert_eq!(
+        routes
+            .iter()
+            .filter(|r| r.kind == RouteKind::Pushed)
+            .count(),
+        62,
+        "{routes:?}"
+    );
     for p in ["10.10.0.0", "10.20.0.0"] {
         assert!(
             routes.iter().any(|r| r.kind == RouteKind::Pushed
@@ -418,6 +439,15 @@ fn our_hub(lab: &Lab) -> Result<(), String> {
         domain: Some("example.test".into()),
         routes: vec![IpPrefix::new("10.10.0.0".parse().unwrap(), 16)],
     });
+    // Many pushed routes and a small MTU: our IKE_AUTH response goes out
+    // as RFC 7383 fragments, which charon must reassemble.
+    if let Some(p) = &mut cfg.pool {
+        for i in 0..60u8 {
+            p.routes
+                .push(IpPrefix::new(IpAddr::V4(Ipv4Addr::new(10, 50, i, 0)), 24));
+        }
+    }
+    cfg.fragmentation.mtu = 576;
     cfg.ts.local = vec![IpPrefix::new("10.10.0.0".parse().unwrap(), 16).to_ts()];
     cfg.ts.remote = vec![ts_any_v4()];
     cfg.ts.narrow_to_virtual_ip = true;
@@ -514,6 +544,11 @@ secrets {{
     assert!(
         sas.contains("10.99.1.1"),
         "charon got its virtual IP: {sas}"
+    );
+    let log = lab.log();
+    assert!(
+        log.contains("received fragment #"),
+        "charon reassembled our fragments: {log}"
     );
     // charon rekeys the Child SA through us, then deletes the IKE SA.
     run(&["swanctl", "--rekey", "--child", "net", "--uri", &lab.uri()])?;
