@@ -895,6 +895,11 @@ fn sim_unsupported_critical_and_garbage() {
     assert!(sim.nodes[hub].ep.poll_transmit().is_none());
     assert!(sim.nodes[hub].ep.stats().dropped >= 4);
     assert!(sim.nodes[hub].ep.is_empty());
+    // A NAT-keepalive (RFC 3948) is neither answered nor a drop.
+    let dropped = sim.nodes[hub].ep.stats().dropped;
+    sim.nodes[hub].ep.handle_datagram(now, natt, r, &[0xff]);
+    assert!(sim.nodes[hub].ep.poll_transmit().is_none());
+    assert_eq!(sim.nodes[hub].ep.stats().dropped, dropped);
 }
 
 /// The pool runs out: the IKE SA comes up, the Child SA is refused with

@@ -291,6 +291,13 @@ impl Endpoint {
         data: &[u8],
     ) {
         self.sh.stats.received += 1;
+        //= https://www.rfc-editor.org/rfc/rfc3948#section-2.3
+        //# The sender MUST use a one-octet-long payload with the value 0xFF.
+        //
+        // A NAT-keepalive: nothing to do (the NAT mapping is refreshed).
+        if local.port() == self.sh.config.ports.1 && data == [0xff] {
+            return;
+        }
         let data = if local.port() == self.sh.config.ports.1 {
             //= https://www.rfc-editor.org/rfc/rfc3948#section-2.2
             //# The Non-ESP Marker is 4 bytes of zero aligning with the SPI field
