@@ -11,6 +11,7 @@
 //! charon as hub; charon rekeys a Child SA and the IKE SA through our hub.
 //! IKE_AUTH responses are large enough (many pushed subnets) and the
 //! fragment sizes small enough that RFC 7383 fragments go both ways.
+//! charon's DPD requests (1 s) are answered by our hub.
 //!
 //! kernel-libipsec makes charon claim a NAT, so both runs also cover NAT
 //! detection and the move to port 4500.
@@ -463,6 +464,7 @@ fn our_hub(lab: &Lab) -> Result<(), String> {
     remote_addrs = {ours}
     proposals = aes256-sha256-modp2048
     vips = 0.0.0.0
+    dpd_delay = 1s
     local {{
       auth = psk
       id = spoke1@example.test
@@ -549,6 +551,17 @@ secrets {{
     assert!(
         log.contains("received fragment #"),
         "charon reassembled our fragments: {log}"
+    );
+    // charon's DPD (1 s without traffic) gets answered.
+    let _ = d.run_until(Instant::now() + Duration::from_millis(2500), |_, e| {
+        events.push(e);
+        ControlFlow::Continue(())
+    });
+    let log = lab.log();
+    assert!(log.contains("sending DPD request"), "{log}");
+    assert!(
+        !events.iter().any(|e| matches!(e, Event::TunnelDown { .. })),
+        "{events:?}"
     );
     // charon rekeys the Child SA through us, then deletes the IKE SA.
     run(&["swanctl", "--rekey", "--child", "net", "--uri", &lab.uri()])?;
