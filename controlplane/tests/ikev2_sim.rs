@@ -66,6 +66,8 @@ fn sim_establish_with_configuration_payload() {
         .collect();
     assert!(routes.iter().any(|r| r.kind == RouteKind::AssignedToUs));
     assert!(routes.iter().any(|r| r.kind == RouteKind::Pushed
+        && r.prefix == IpPrefix::new("2001:db8:100::".parse().unwrap(), 48)));
+    assert!(routes.iter().any(|r| r.kind == RouteKind::Pushed
         && r.prefix == IpPrefix::new("192.168.0.0".parse().unwrap(), 16)));
     // Hub routes: the assigned addresses and the spoke's LAN.
     let hub_routes: Vec<_> = sim
@@ -1281,4 +1283,60 @@ fn sim_initiator_replaces_lost_child() {
     assert!(live_children(sim.events(spoke)).is_empty());
     assert!(live_children(sim.events(hub)).is_empty());
     assert_eq!(sim.tunnel_down(spoke) + sim.tunnel_down(hub), 0);
+}
+
+/// Identities other than names: KEY_ID, an IPv4 address and an opaque DN,
+/// each matched exactly by the keyring and the profile.
+#[test]
+fn sim_identity_types() {
+    for (spoke_id, hub_id) in [
+        (
+            Identity::KeyId(b"spoke-key-1".to_vec()),
+            Identity::KeyId(vec![0xde, 0xad]),
+        ),
+        (
+            Identity::Ipv4("10.0.0.110".parse().unwrap()),
+            Identity::Ipv4("10.0.0.100".parse().unwrap()),
+        ),
+        (
+            Identity::Dn(vec![0x30, 0x0b, 0x31, 0x09]),
+            Identity::Ipv6("2001:db8::100".parse().unwrap()),
+        ),
+    ] {
+        let mut sim = Sim::new(30);
+        let mut h = hub_config();
+        h.local_id = hub_id.clone();
+        h.remote_match = vec![IdentityMatch::Exact(spoke_id.clone())];
+        h.authenticator = std::sync::Arc::new(Keyring::new().with(
+            IdentityMatch::Exact(spoke_id.clone()),
+            Psk::new(b"per-peer"),
+        ));
+        let mut s = spoke_config(1);
+        s.local_id = spoke_id.clone();
+        s.authenticator = std::sync::Arc::new(
+            Keyring::new().with(IdentityMatch::Exact(hub_id.clone()), Psk::new(b"per-peer")),
+        );
+        let hub = sim.add("hub", "10.0.0.100", h);
+        let spoke = sim.add("spoke1", "10.0.0.110", s);
+        let now = sim.now;
+        let (l, r) = (sim.addr(spoke, 500), sim.addr(hub, 500));
+        sim.nodes[spoke]
+            .ep
+            .initiate(now, l, r, Some(hub_id.clone()))
+            .unwrap();
+        assert!(
+            sim.run_until(10 * SECOND, |s| both_up(s, hub, spoke)),
+            "{spoke_id}"
+        );
+        let peer = sim.events(hub).iter().find_map(|e| match e {
+            Event::TunnelUp(u) => Some(u.peer_id.clone()),
+            _ => None,
+        });
+        assert_eq!(peer, Some(spoke_id));
+        let peer = sim.events(spoke).iter().find_map(|e| match e {
+            Event::TunnelUp(u) => Some(u.peer_id.clone()),
+            _ => None,
+        });
+        assert_eq!(peer, Some(hub_id));
+    }
 }

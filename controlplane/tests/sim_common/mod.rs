@@ -127,6 +127,7 @@ pub fn hub_config() -> Config {
         routes: vec![
             IpPrefix::new("192.168.0.0".parse().unwrap(), 16),
             IpPrefix::new("172.16.1.1".parse().unwrap(), 32),
+            IpPrefix::new("2001:db8:100::".parse().unwrap(), 48),
         ],
     });
     c
