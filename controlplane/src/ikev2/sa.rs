@@ -435,6 +435,9 @@ pub(crate) struct IkeSa {
     pub(crate) hold: bool,
     /// The SA that replaced this one by the peer's rekey.
     successor: Option<IkeSaId>,
+    /// The peer's colliding rekey of a Child SA that went away while our
+    /// own rekey of it was pending (RFC 7296 section 2.8.1).
+    orphan_rekey: Option<(u32, PeerRekey<u32>)>,
 }
 
 impl IkeSa {
@@ -486,6 +489,7 @@ impl IkeSa {
             had_child: false,
             hold: false,
             successor: None,
+            orphan_rekey: None,
         }
     }
 
@@ -2235,6 +2239,10 @@ impl IkeSa {
             return;
         };
         let mut c = self.children.swap_remove(pos);
+        if let Some(pr) = c.peer_rekey.take() {
+            // Our rekey of it is still pending: keep the collision record.
+            self.orphan_rekey = Some((c.inbound_spi, pr));
+        }
         c.set_state(ChildInput::Removed);
         sh.events.push_back(Event::ChildSaRemoved {
             ike_sa: self.id,
@@ -3092,36 +3100,49 @@ impl IkeSa {
             }
             return;
         }
-        let Some(old) = self
+        let ours = lowest(&ni, &nr).to_vec();
+        // The peer's colliding rekey, recorded on the old SA, or kept here
+        // if the old SA was deleted meanwhile.
+        let orphan = self
+            .orphan_rekey
+            .take()
+            .filter(|(o, _)| *o == old_inbound)
+            .map(|(_, pr)| pr);
+        let old = self
+            .children
+            .iter_mut()
+            .find(|c| c.inbound_spi == old_inbound);
+        let peer = match old {
+            Some(o) => o.peer_rekey.take(),
+            None => None,
+        }
+        .or(orphan);
+        let redundant = peer.is_some_and(|pr| ours < pr.lowest_nonce);
+        if let Some(o) = self
             .children
             .iter_mut()
             .find(|c| c.inbound_spi == old_inbound)
-        else {
-            return;
-        };
-        let ours = lowest(&ni, &nr).to_vec();
-        match old.peer_rekey.take() {
-            Some(pr) if ours < pr.lowest_nonce => {
-                // Our new SA has the lowest nonce: it is the redundant one.
-                old.set_state(ChildInput::Replaced);
-                old.remove_reason = ChildRemoveReason::Rekeyed;
-                if let Some(n) = self
-                    .children
-                    .iter_mut()
-                    .find(|c| c.inbound_spi == new_inbound)
-                {
-                    n.remove_reason = ChildRemoveReason::DeletedLocally;
-                }
-                self.queue.push_back(Task::DeleteChild(new_inbound));
-            }
-            _ => {
+        {
+            o.set_state(ChildInput::Replaced);
+            o.remove_reason = ChildRemoveReason::Rekeyed;
+            if !redundant {
                 //= https://www.rfc-editor.org/rfc/rfc7296#section-2.8
                 //# The node that initiated the surviving rekeyed SA should
                 //# delete the replaced SA after the new one is established.
-                old.set_state(ChildInput::Replaced);
-                old.remove_reason = ChildRemoveReason::Rekeyed;
                 self.queue.push_back(Task::DeleteChild(old_inbound));
             }
+        }
+        if redundant {
+            // Our new SA has the lowest nonce: it is the redundant one (the
+            // peer deletes the old one).
+            if let Some(n) = self
+                .children
+                .iter_mut()
+                .find(|c| c.inbound_spi == new_inbound)
+            {
+                n.remove_reason = ChildRemoveReason::DeletedLocally;
+            }
+            self.queue.push_back(Task::DeleteChild(new_inbound));
         }
     }
 
