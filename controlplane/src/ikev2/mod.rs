@@ -44,6 +44,16 @@
 //! - [`Endpoint::ike_sas`], [`Endpoint::stats`]: state for `show` commands
 //!   and counters.
 //!
+//! # Tests
+//!
+//! `tests/ikev2_sim.rs` runs hub and spokes on a virtual clock over links
+//! that lose, duplicate and reorder (seeded), with NAT, and checks every
+//! datagram with ipsec-parser; `tests/interop_strongswan.rs` talks to
+//! strongSwan in a network namespace; `tests/ikev2_udp.rs` goes through
+//! the UDP driver; the `ikev2_responder` fuzz target's corpus is replayed
+//! by `tests/ikev2_fuzz_corpus.rs`; `tests/state_tables.rs` keeps the
+//! transition tables as snapshots.
+//!
 //! # What it does
 //!
 //! IKE_SA_INIT (proposal choice, KE, nonces, NAT detection and the move to
@@ -72,6 +82,8 @@
 //! - a rekey or Delete of a Child SA that our own pending exchange is
 //!   still creating gets TEMPORARY_FAILURE, or is applied when the SA
 //!   appears;
+//! - a Child SA rekey collision is resolved by the lowest nonce even when
+//!   the old SA was deleted before our own rekey was answered;
 //! - a Child SA rekey that failed or was interrupted is always re-armed;
 //!   the original initiator of an always-on tunnel creates a new Child SA
 //!   when the last one expired or the peer deleted it (not after an
