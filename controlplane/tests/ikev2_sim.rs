@@ -1400,3 +1400,64 @@ fn sim_rekeys_on_hostile_links() {
         keys_match(sim.events(spoke), sim.events(hub));
     }
 }
+
+/// The FlexVPN sequence's IKE part: both spokes come up to the hub (with
+/// addresses from its pool), then spoke2 opens a shortcut straight to
+/// spoke1, which answers as a responder without a pool; each spoke's
+/// routes toward the other (its LAN) arrive through the configuration
+/// payload.
+#[test]
+fn sim_spoke_to_spoke_shortcut() {
+    let mut sim = Sim::new(31);
+    let hub = sim.add("hub", "10.0.0.100", hub_config());
+    let mut s1 = spoke_config(1);
+    s1.remote_match = vec![IdentityMatch::FqdnDomain("cisco.com".into())];
+    let mut s2 = spoke_config(2);
+    s2.remote_match = vec![IdentityMatch::FqdnDomain("cisco.com".into())];
+    let spoke1 = sim.add("spoke1", "10.0.0.110", s1);
+    let spoke2 = sim.add("spoke2", "10.0.0.120", s2);
+    connect(&mut sim, spoke1, hub);
+    connect(&mut sim, spoke2, hub);
+    assert!(sim.run_until(10 * SECOND, |s| s.tunnel_up(spoke1) == 1
+        && s.tunnel_up(spoke2) == 1));
+    // The shortcut: spoke2 -> spoke1 (NHRP's resolution triggers it).
+    let now = sim.now;
+    let (l, r) = (sim.addr(spoke2, 500), sim.addr(spoke1, 500));
+    let shortcut = sim.nodes[spoke2]
+        .ep
+        .initiate(now, l, r, Some(Identity::Fqdn("spoke1.cisco.com".into())))
+        .unwrap();
+    assert!(sim.run_until(10 * SECOND, |s| s.tunnel_up(spoke1) == 2
+        && s.tunnel_up(spoke2) == 2));
+    sim.run_for(SECOND);
+    let up = sim.events(spoke1).iter().rev().find_map(|e| match e {
+        Event::TunnelUp(u) => Some(u.clone()),
+        _ => None,
+    });
+    let up = up.unwrap();
+    assert_eq!(up.peer_id, Identity::Fqdn("spoke2.cisco.com".into()));
+    assert!(!up.initiator);
+    assert!(up.assigned_ips.is_empty(), "spoke1 has no pool");
+    // spoke1 learnt spoke2's LAN as a route toward the shortcut.
+    let accepted: Vec<_> = sim
+        .events(spoke1)
+        .iter()
+        .filter_map(|e| match e {
+            Event::RoutesAdd(r) if r.ike_sa == up.ike_sa => Some(r.routes.clone()),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    assert!(accepted.iter().any(|r| r.kind == RouteKind::Accepted
+        && r.prefix == IpPrefix::new("192.168.102.0".parse().unwrap(), 24)));
+    // Three tunnels on each spoke's side in total: hub and shortcut.
+    assert_eq!(sim.nodes[spoke1].ep.ike_sas().len(), 2);
+    assert_eq!(sim.nodes[spoke2].ep.ike_sas().len(), 2);
+    // The shortcut goes away; the hub tunnels stay.
+    let now = sim.now;
+    sim.nodes[spoke2].ep.delete_ike_sa(now, shortcut).unwrap();
+    sim.run_for(5 * SECOND);
+    assert_eq!(sim.tunnel_down(spoke1), 1);
+    assert_eq!(sim.tunnel_down(spoke2), 1);
+    assert_eq!(sim.tunnel_down(hub), 0);
+}

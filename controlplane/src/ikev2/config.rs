@@ -504,9 +504,10 @@ pub struct Config {
     pub retransmit: RetransmitPolicy,
     /// Message ID window (RFC 7296 section 2.3); only 1 is supported.
     pub window_size: u32,
-    /// Responder address pools and pushed attributes; `None`: CFG_REQUEST
-    /// is answered without addresses (INTERNAL_ADDRESS_FAILURE if one was
-    /// asked for).
+    /// Responder address pools and pushed attributes. Addresses of a
+    /// family the pool does not have are not assigned (`None`: CFG_REQUEST
+    /// is answered without addresses); an exhausted pool answers
+    /// INTERNAL_ADDRESS_FAILURE and creates no Child SA.
     pub pool: Option<PoolConfig>,
     /// What an initiator asks for.
     pub cp_request: CpRequestConfig,

@@ -1996,7 +1996,10 @@ impl IkeSa {
         //# encounters an error while attempting to assign an IP address to the
         //# initiator during the processing of a Configuration payload, it
         //# responds with an INTERNAL_ADDRESS_FAILURE notification.
-        if wants(CfgAttributeType::INTERNAL_IP4_ADDRESS) {
+        // Only families the pool has are assigned (a responder without a
+        // pool, such as a spoke answering a shortcut, assigns nothing and
+        // still creates the Child SA); an exhausted pool is a failure.
+        if wants(CfgAttributeType::INTERNAL_IP4_ADDRESS) && pool.v4.is_some() {
             let Some(a) = sh.pools.allocate_v4() else {
                 self.release_addresses(sh);
                 return Err(NotifyType::INTERNAL_ADDRESS_FAILURE);
@@ -2011,7 +2014,7 @@ impl IkeSa {
                 kind: RouteKind::AssignedToPeer,
             });
         }
-        if wants(CfgAttributeType::INTERNAL_IP6_ADDRESS) {
+        if wants(CfgAttributeType::INTERNAL_IP6_ADDRESS) && pool.v6.is_some() {
             let Some(a) = sh.pools.allocate_v6() else {
                 self.release_addresses(sh);
                 return Err(NotifyType::INTERNAL_ADDRESS_FAILURE);
