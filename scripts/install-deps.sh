@@ -19,6 +19,11 @@ APT_PACKAGES=(
   pkg-config      # ffi/build.rs finds DPDK with it
   libclang-dev    # bindgen (ffi/build.rs) parses the DPDK headers with libclang
   clang
+  strongswan-charon               # a real IKEv2 peer for controlplane/tests/interop_strongswan.rs
+  strongswan-swanctl
+  libcharon-extra-plugins         # kernel-libipsec (userspace ESP), attr
+  libstrongswan-extra-plugins     # curve25519
+  libstrongswan-standard-plugins  # openssl, gmp
 )
 
 SUDO=""

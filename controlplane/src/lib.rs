@@ -1,7 +1,7 @@
 //! Control plane: IKEv2 and NHRP sans-IO cores, FlexVPN glue, RIB, config.
 //!
-//! Work in progress: only the IKEv2 building blocks below exist so far (see
-//! the README's feature table). Nothing here is used by the dataplane yet.
+//! Work in progress: the IKEv2 core ([`ikev2::Endpoint`]) exists; NHRP,
+//! FlexVPN glue, RIB and config do not yet.
 #![forbid(unsafe_code)]
 
 pub mod config;
