@@ -3,7 +3,8 @@
 //! configuration payload:
 //!
 //! 1. charon is the hub (address pool, DNS, pushed subnets); our endpoint
-//!    is a spoke that asks for an address.
+//!    is a spoke that asks for an address; over IPv4, then again over
+//!    IPv6 outer addresses.
 //! 2. our endpoint is the hub; charon is a spoke that asks for a virtual
 //!    IP (`vips = 0.0.0.0`).
 //!
@@ -21,7 +22,7 @@
 //! charon and removes the namespace (and with it the veth pair) even when
 //! an assertion fails. Every wait is bounded.
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -84,6 +85,8 @@ struct Lab {
     charon: Option<Child>,
     ours: Ipv4Addr,
     theirs: Ipv4Addr,
+    ours6: Ipv6Addr,
+    theirs6: Ipv6Addr,
 }
 
 impl Drop for Lab {
@@ -116,6 +119,8 @@ impl Lab {
         let third = (id % 200 + 20) as u8;
         let ours = Ipv4Addr::new(10, 201, third, 1);
         let theirs = Ipv4Addr::new(10, 201, third, 2);
+        let ours6 = Ipv6Addr::new(0xfd00, 0x201, u16::from(third), 0, 0, 0, 0, 1);
+        let theirs6 = Ipv6Addr::new(0xfd00, 0x201, u16::from(third), 0, 0, 0, 0, 2);
         let dir = std::env::temp_dir().join(&ns);
         std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
         let lab = Self {
@@ -124,6 +129,8 @@ impl Lab {
             charon: None,
             ours,
             theirs,
+            ours6,
+            theirs6,
         };
         run(&["ip", "netns", "add", &ns])?;
         run(&[
@@ -131,6 +138,15 @@ impl Lab {
         ])?;
         run(&["ip", "link", "set", &vn, "netns", &ns])?;
         run(&["ip", "addr", "add", &format!("{ours}/24"), "dev", &vh])?;
+        run(&[
+            "ip",
+            "addr",
+            "add",
+            &format!("{ours6}/64"),
+            "dev",
+            &vh,
+            "nodad",
+        ])?;
         run(&["ip", "link", "set", &vh, "up"])?;
         let e = |a: &[&str]| {
             let mut v = vec!["ip", "netns", "exec", &ns];
@@ -138,6 +154,15 @@ impl Lab {
             run(&v)
         };
         e(&["ip", "addr", "add", &format!("{theirs}/24"), "dev", &vn])?;
+        e(&[
+            "ip",
+            "addr",
+            "add",
+            &format!("{theirs6}/64"),
+            "dev",
+            &vn,
+            "nodad",
+        ])?;
         e(&["ip", "link", "set", &vn, "up"])?;
         e(&["ip", "link", "set", "lo", "up"])?;
         // charon's routes for its local_ts need a source address there.
@@ -232,7 +257,7 @@ fn keyring() -> Keyring {
 }
 
 /// charon as the hub, our endpoint as a spoke asking for an address.
-fn charon_hub(lab: &Lab) -> Result<(), String> {
+fn charon_hub(lab: &Lab, ours: IpAddr, theirs: IpAddr) -> Result<(), String> {
     lab.load(&format!(
         r#"connections {{
   hub {{
@@ -271,7 +296,7 @@ secrets {{
   }}
 }}
 "#,
-        theirs = lab.theirs,
+        theirs = theirs,
         // Enough pushed subnets that charon's IKE_AUTH response is sent
         // as fragments (fragment_size = 576), which we reassemble.
         more = (0..60)
@@ -284,13 +309,12 @@ secrets {{
     cfg.cp_request.dns = true;
     cfg.ts.local = vec![ts_any_v4()];
     cfg.ts.remote = vec![ts_any_v4()];
-    let mut d = UdpDriver::bind(endpoint(cfg), &[IpAddr::V4(lab.ours)])
-        .map_err(|e| format!("bind: {e}"))?;
+    let mut d = UdpDriver::bind(endpoint(cfg), &[ours]).map_err(|e| format!("bind: {e}"))?;
     d.endpoint()
         .initiate(
             Instant::now(),
-            SocketAddr::new(IpAddr::V4(lab.ours), 500),
-            SocketAddr::new(IpAddr::V4(lab.theirs), 500),
+            SocketAddr::new(ours, 500),
+            SocketAddr::new(theirs, 500),
             Some(Identity::Email("hub@example.test".into())),
         )
         .map_err(|e| e.to_string())?;
@@ -648,11 +672,16 @@ fn interop_strongswan_both_directions() {
     }
     let mut lab = Lab::new().expect("namespace setup");
     lab.start_charon().expect("charon");
-    let r1 = charon_hub(&lab);
-    let r2 = r1.as_ref().map_or(Ok(()), |_| our_hub(&lab));
-    if r1.is_err() || r2.is_err() {
+    let r1 = charon_hub(&lab, IpAddr::V4(lab.ours), IpAddr::V4(lab.theirs));
+    // The same over IPv6 outer addresses (IPv4 inside).
+    let r6 = r1.as_ref().map_or(Ok(()), |_| {
+        charon_hub(&lab, IpAddr::V6(lab.ours6), IpAddr::V6(lab.theirs6))
+    });
+    let r2 = r6.as_ref().map_or(Ok(()), |_| our_hub(&lab));
+    if r1.is_err() || r6.is_err() || r2.is_err() {
         eprintln!("--- charon.log\n{}", lab.log());
     }
     r1.expect("charon as hub");
+    r6.expect("charon as hub over IPv6");
     r2.expect("our endpoint as hub");
 }
