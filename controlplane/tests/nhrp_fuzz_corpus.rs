@@ -5,10 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use controlplane::nhrp::codec::{
-    flags, fuzz_parse_all, Body, Cie, Extension, ExtensionType, ExtensionValue, Packet, PacketType,
-    AFN_IPV4, PROTO_IPV4,
-};
+use controlplane::nhrp::codec::{fuzz_parse_all, samples};
 
 fn corpus_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus/nhrp")
@@ -32,96 +29,13 @@ fn replay_nhrp_corpus() {
     );
 }
 
-fn seeds() -> Vec<(&'static str, Packet)> {
-    let cie = Cie {
-        prefix_len: 24,
-        mtu: 1400,
-        holding_time: 600,
-        nbma: vec![192, 0, 2, 2],
-        protocol: vec![10, 2, 0, 1],
-        ..Cie::default()
-    };
-    let req = Packet {
-        afn: AFN_IPV4,
-        protocol_type: PROTO_IPV4,
-        snap: [0; 5],
-        hop_count: 255,
-        packet_type: PacketType::RESOLUTION_REQUEST,
-        src_nbma: vec![192, 0, 2, 1],
-        src_nbma_sub: vec![],
-        src_protocol: vec![10, 0, 0, 1],
-        dst_protocol: vec![10, 2, 0, 7],
-        body: Body::Common {
-            flags: flags::Q | flags::CISCO_NAT,
-            request_id: 7,
-            cies: vec![Cie {
-                prefix_len: 0xff,
-                mtu: 1500,
-                holding_time: 7200,
-                ..Cie::default()
-            }],
-        },
-        extensions: Some(vec![
-            Extension {
-                compulsory: true,
-                kind: ExtensionType::RESPONDER_ADDRESS,
-                value: ExtensionValue::Cies(vec![]),
-            },
-            Extension {
-                compulsory: true,
-                kind: ExtensionType::FORWARD_TRANSIT,
-                value: ExtensionValue::Cies(vec![cie.clone()]),
-            },
-            Extension {
-                compulsory: false,
-                kind: ExtensionType::NAT_ADDRESS,
-                value: ExtensionValue::Cies(vec![cie.clone()]),
-            },
-        ]),
-    };
-    let reply = Packet {
-        packet_type: PacketType::RESOLUTION_REPLY,
-        body: Body::Common {
-            flags: flags::Q | flags::A,
-            request_id: 7,
-            cies: vec![cie],
-        },
-        ..req.clone()
-    };
-    let ti = Packet {
-        packet_type: PacketType::TRAFFIC_INDICATION,
-        body: Body::TrafficIndication {
-            code: 0,
-            packet: vec![
-                0x45, 0, 0, 20, 0, 0, 0, 0, 64, 17, 0, 0, 10, 0, 0, 5, 10, 2, 0, 7,
-            ],
-        },
-        extensions: None,
-        ..req.clone()
-    };
-    let err = Packet {
-        packet_type: PacketType::ERROR_INDICATION,
-        body: Body::ErrorIndication {
-            code: 4,
-            offset: 20,
-            packet: req.emit().expect("emit"),
-        },
-        ..req.clone()
-    };
-    vec![
-        ("seed-resolution-request", req),
-        ("seed-resolution-reply", reply),
-        ("seed-traffic-indication", ti),
-        ("seed-error-indication", err),
-    ]
-}
-
 #[test]
 #[ignore = "writes the seed files of the fuzz corpus"]
 fn write_seed_corpus() {
     let dir = corpus_dir();
     std::fs::create_dir_all(&dir).expect("corpus dir");
-    for (name, p) in seeds() {
-        std::fs::write(dir.join(name), p.emit().expect("emit")).expect("write seed");
+    for (name, p) in samples() {
+        std::fs::write(dir.join(format!("seed-{name}")), p.emit().expect("emit"))
+            .expect("write seed");
     }
 }

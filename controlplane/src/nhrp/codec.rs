@@ -626,5 +626,129 @@ pub fn fuzz_parse_all(data: &[u8]) {
     }
 }
 
+/// One packet of every type we build, as the dataplane carries them: a
+/// Resolution Request with Cisco's extensions, a Reply with CIEs, a Traffic
+/// Indication quoting its trigger, an Error Indication quoting a request,
+/// and an IPv6 request. For tests, fuzz seeds and tshark cross-checks.
+pub fn samples() -> Vec<(&'static str, Packet)> {
+    let cie = Cie {
+        code: 0,
+        prefix_len: 24,
+        mtu: 1400,
+        holding_time: 600,
+        preference: 0,
+        nbma: vec![192, 0, 2, 2],
+        nbma_sub: vec![],
+        protocol: vec![10, 2, 0, 1],
+    };
+    let base = Packet {
+        afn: AFN_IPV4,
+        protocol_type: PROTO_IPV4,
+        snap: [0; 5],
+        hop_count: 255,
+        packet_type: PacketType::RESOLUTION_REQUEST,
+        src_nbma: vec![192, 0, 2, 1],
+        src_nbma_sub: vec![],
+        src_protocol: vec![10, 0, 0, 1],
+        dst_protocol: vec![10, 2, 0, 7],
+        body: Body::Common {
+            flags: flags::Q | flags::CISCO_NAT,
+            request_id: 7,
+            cies: vec![Cie {
+                prefix_len: 0xff,
+                mtu: 1500,
+                holding_time: 7200,
+                ..Cie::default()
+            }],
+        },
+        extensions: Some(vec![
+            Extension {
+                compulsory: true,
+                kind: ExtensionType::RESPONDER_ADDRESS,
+                value: ExtensionValue::Cies(vec![]),
+            },
+            Extension {
+                compulsory: true,
+                kind: ExtensionType::FORWARD_TRANSIT,
+                value: ExtensionValue::Cies(vec![]),
+            },
+            Extension {
+                compulsory: true,
+                kind: ExtensionType::REVERSE_TRANSIT,
+                value: ExtensionValue::Cies(vec![]),
+            },
+        ]),
+    };
+    let reply = Packet {
+        packet_type: PacketType::RESOLUTION_REPLY,
+        body: Body::Common {
+            flags: flags::Q | flags::A | flags::U,
+            request_id: 7,
+            cies: vec![cie.clone()],
+        },
+        extensions: Some(vec![Extension {
+            compulsory: true,
+            kind: ExtensionType::RESPONDER_ADDRESS,
+            value: ExtensionValue::Cies(vec![cie]),
+        }]),
+        ..base.clone()
+    };
+    // An IPv4/UDP header 10.0.0.5:1234 -> 10.2.0.7:53 and 32 payload bytes.
+    let mut trigger = vec![
+        0x45, 0, 0, 60, 0, 1, 0, 0, 64, 17, 0, 0, 10, 0, 0, 5, 10, 2, 0, 7, 0x04, 0xd2, 0, 53, 0,
+        40, 0, 0,
+    ];
+    trigger.extend(0..32u8);
+    let ti = Packet {
+        packet_type: PacketType::TRAFFIC_INDICATION,
+        src_nbma: vec![192, 0, 2, 100],
+        src_protocol: vec![10, 0, 0, 254],
+        dst_protocol: vec![10, 0, 0, 5],
+        body: Body::TrafficIndication {
+            code: 0,
+            packet: trigger,
+        },
+        extensions: Some(vec![]),
+        ..base.clone()
+    };
+    let err = Packet {
+        packet_type: PacketType::ERROR_INDICATION,
+        body: Body::ErrorIndication {
+            code: 1,
+            offset: 0,
+            packet: base.emit().unwrap_or_default(),
+        },
+        extensions: None,
+        ..base.clone()
+    };
+    let v6 = Packet {
+        afn: AFN_IPV6,
+        protocol_type: PROTO_IPV6,
+        src_nbma: "2001:db8::1"
+            .parse::<std::net::Ipv6Addr>()
+            .unwrap()
+            .octets()
+            .to_vec(),
+        src_protocol: "fd00::1"
+            .parse::<std::net::Ipv6Addr>()
+            .unwrap()
+            .octets()
+            .to_vec(),
+        dst_protocol: "fd00:2::7"
+            .parse::<std::net::Ipv6Addr>()
+            .unwrap()
+            .octets()
+            .to_vec(),
+        ..base.clone()
+    };
+    vec![
+        ("resolution-request", base),
+        ("resolution-reply", reply),
+        ("traffic-indication", ti),
+        ("error-indication", err),
+        ("resolution-request-ipv6", v6),
+    ]
+}
+
 #[cfg(test)]
 mod tests;
