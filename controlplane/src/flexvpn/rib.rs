@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::net::IpAddr;
 
 use crate::ikev2::config::IpPrefix;
-use crate::nhrp::core::{Rib as NhrpRib, Route as NhrpRoute, TunnelId};
+use crate::nhrp::core::{masked, Rib as NhrpRib, Route as NhrpRoute, TunnelId};
 
 /// Where a route leads.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -62,23 +62,6 @@ pub enum FibChange {
 
 fn key(p: IpPrefix) -> (IpAddr, u8) {
     (masked(p.addr, p.len), p.len)
-}
-
-fn masked(a: IpAddr, len: u8) -> IpAddr {
-    match a {
-        IpAddr::V4(v) => {
-            let m = u32::MAX
-                .checked_shl(32 - u32::from(len.min(32)))
-                .unwrap_or(0);
-            IpAddr::from((u32::from(v) & m).to_be_bytes())
-        }
-        IpAddr::V6(v) => {
-            let m = u128::MAX
-                .checked_shl(128 - u32::from(len.min(128)))
-                .unwrap_or(0);
-            IpAddr::from((u128::from(v) & m).to_be_bytes())
-        }
-    }
 }
 
 /// The RIB.

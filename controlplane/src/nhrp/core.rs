@@ -205,7 +205,9 @@ impl Default for Nhrp {
     }
 }
 
-fn masked(a: IpAddr, len: u8) -> IpAddr {
+/// `a` with the bits after the first `len` cleared.
+#[must_use]
+pub fn masked(a: IpAddr, len: u8) -> IpAddr {
     match a {
         IpAddr::V4(v) => {
             let m = u32::MAX
