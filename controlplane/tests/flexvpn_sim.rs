@@ -517,6 +517,8 @@ fn test_spoke_to_spoke_shortcut_and_fallback() {
     assert!(w.nhrp_seen.contains(&(S2, PacketType::RESOLUTION_REQUEST)));
     assert!(w.nhrp_seen.contains(&(S1, PacketType::RESOLUTION_REPLY)));
 
+    check_show(&w, a2);
+
     // From now on, spoke to spoke, both ways; the hub sees none of it.
     let hub_tx_before: u64 = w.dps[HUB].tx.values().sum();
     for _ in 0..5 {
@@ -595,6 +597,95 @@ fn test_spoke_to_spoke_shortcut_and_fallback() {
         w.send(S1, "192.168.110.10", "192.168.120.10").unwrap(),
         vec![S1, S2]
     );
+}
+
+/// The `show` commands, text and JSON, once the shortcut is up.
+fn check_show(w: &World, a2: IpAddr) {
+    use controlplane::flexvpn::show;
+    let now = w.now;
+    // Spoke1's NHRP cache: spoke2's network through the shortcut.
+    let rows = show::nhrp(&w.nodes[S1], now, false);
+    let r = rows
+        .iter()
+        .find(|r| r.network == "192.168.120.0/24")
+        .unwrap_or_else(|| panic!("{rows:?}"));
+    assert_eq!(r.via, a2.to_string());
+    assert_eq!(r.nbma, "10.0.0.120");
+    assert!(r.interface.starts_with("Virtual-Access"));
+    assert!(r.expires_in > 0);
+    let text = show::render_nhrp(&rows);
+    assert!(
+        text.contains(&format!("192.168.120.0/24 via {a2}")),
+        "{text}"
+    );
+    assert!(text.contains("NBMA address: 10.0.0.120"), "{text}");
+    assert!(show::nhrp(&w.nodes[S1], now, true).is_empty());
+    // Routes: the shortcut is an H route, the hub's summary an S route.
+    let routes = show::routes(&w.nodes[S1], false);
+    let h = routes
+        .iter()
+        .find(|r| r.prefix == "192.168.120.0/24")
+        .unwrap();
+    assert_eq!(h.code, "H");
+    assert!(h.target.contains("Virtual-Access"), "{h:?}");
+    let d = routes.iter().find(|r| r.prefix == "0.0.0.0/0").unwrap();
+    assert_eq!(
+        (d.code, d.target.as_str()),
+        ("S", "is directly connected, Tunnel0")
+    );
+    assert!(show::render_routes(&routes)
+        .contains("H     192.168.120.0/24 is directly connected, Virtual-Access"));
+    // IKEv2 SAs: the hub has one READY SA per spoke, each with its
+    // Virtual-Access and a Child SA.
+    let sas = show::ikev2_sa(&w.nodes[HUB]);
+    let ready: Vec<_> = sas.iter().filter(|r| r.status == "READY").collect();
+    assert_eq!(ready.len(), 2, "{sas:?}");
+    assert!(ready.iter().all(|r| r
+        .interface
+        .as_deref()
+        .is_some_and(|i| i.starts_with("Virtual-Access"))
+        && !r.child_sas.is_empty()
+        && r.assigned.len() == 1
+        && !r.initiator));
+    let text = show::render_ikev2_sa(&sas, true);
+    assert!(
+        text.contains("10.0.0.100/500") && text.contains("READY"),
+        "{text}"
+    );
+    assert!(text.contains("Remote id: fqdn:spoke1.cisco.com"), "{text}");
+    // The client view on a spoke.
+    let c = show::client_flexvpn(&w.nodes[S1]);
+    assert_eq!(c.len(), 1);
+    assert_eq!((c[0].state, c[0].peer.as_str()), ("UP", "10.0.0.100"));
+    assert!(show::render_client_flexvpn(&c, "default").contains("Current State:UP"));
+    // Interfaces and IPsec SAs with counters from a (here, fake) dataplane.
+    let ifs = show::interfaces(&w.nodes[S1]);
+    assert!(ifs
+        .iter()
+        .any(|i| i.name == "Tunnel0" && i.state == "up" && i.mode == Some("GRE/IP")));
+    assert!(ifs
+        .iter()
+        .any(|i| i.name.starts_with("Virtual-Access") && i.nhrp_network_id == Some(1)));
+    let ipsec = show::ipsec_sa(&w.nodes[S1], |spi| {
+        Some((
+            show::SaCounters {
+                packets: u64::from(spi & 0xff),
+                bytes: 1,
+                errors: 0,
+            },
+            show::SaCounters::default(),
+        ))
+    });
+    assert_eq!(ipsec.len(), 2, "{ipsec:?}");
+    let text = show::render_ipsec_sa(&ipsec);
+    assert!(
+        text.contains("interface: Tunnel0") && text.contains("remote crypto endpt.: 10.0.0.100"),
+        "{text}"
+    );
+    // JSON carries the same rows.
+    let j = serde_json::to_value(&sas).unwrap();
+    assert_eq!(j.as_array().unwrap().len(), sas.len());
+    assert_eq!(j[0]["status"], sas[0].status);
 }
 
 #[test]

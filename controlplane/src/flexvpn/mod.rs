@@ -17,6 +17,7 @@
 pub mod node;
 pub mod plan;
 pub mod rib;
+pub mod show;
 
 pub use node::{Command, Node, NodeCounters, Output, TunnelSpec};
 pub use plan::{AuthPlan, Encap, NodePlan, PlanError};

@@ -562,82 +562,81 @@ impl Node {
     }
 
     fn on_tunnel_up(&mut self, now: Instant, u: TunnelUp) {
-        let (id, name, kind, encap, nhrp, address, shortcut_token) = if let Some(i) =
-            self.static_of(u.ike_sa)
-        {
-            let t = self.plan.tunnels[i].clone();
-            let address = match &t.address {
-                TunnelAddress::Static(a) => Some(*a),
-                TunnelAddress::Negotiated => u
-                    .virtual_ips
-                    .iter()
-                    .copied()
-                    .find(|a| a.is_ipv4())
-                    .or_else(|| u.virtual_ips.first().copied()),
-                TunnelAddress::Unnumbered(n) => self.unnumbered_address(n, false),
-                TunnelAddress::None => None,
-            };
-            if matches!(t.address, TunnelAddress::Negotiated) {
-                if let Some(old) = self.statics[i].address {
-                    self.rib
-                        .remove(IpPrefix::host(old), Source::Local, &Target::Local);
+        let (id, name, kind, encap, nhrp, address, shortcut_token) =
+            if let Some(i) = self.static_of(u.ike_sa) {
+                let t = self.plan.tunnels[i].clone();
+                let address = match &t.address {
+                    TunnelAddress::Static(a) => Some(*a),
+                    TunnelAddress::Negotiated => u
+                        .virtual_ips
+                        .iter()
+                        .copied()
+                        .find(|a| a.is_ipv4())
+                        .or_else(|| u.virtual_ips.first().copied()),
+                    TunnelAddress::Unnumbered(n) => self.unnumbered_address(n, false),
+                    TunnelAddress::None => None,
+                };
+                if matches!(t.address, TunnelAddress::Negotiated) {
+                    if let Some(old) = self.statics[i].address {
+                        self.rib
+                            .remove(IpPrefix::host(old), Source::Local, &Target::Local);
+                    }
+                    self.statics[i].address = address;
                 }
-                self.statics[i].address = address;
-            }
-            (
-                self.statics[i].tunnel,
-                t.name.clone(),
-                Kind::Static(i),
-                t.encap,
-                t.nhrp,
-                address,
-                None,
-            )
-        } else {
-            let (template, token) = match self.pending_shortcuts.remove(&u.ike_sa) {
-                Some((token, template)) => (Some(template), Some(token)),
-                None => (self.plan.responder_template, None),
-            };
-            let Some(tn) = template else {
-                self.counters.no_template += 1;
-                self.log(format!(
+                (
+                    self.statics[i].tunnel,
+                    t.name.clone(),
+                    Kind::Static(i),
+                    t.encap,
+                    t.nhrp,
+                    address,
+                    None,
+                )
+            } else {
+                let (template, token) = match self.pending_shortcuts.remove(&u.ike_sa) {
+                    Some((token, template)) => (Some(template), Some(token)),
+                    None => (self.plan.responder_template, None),
+                };
+                let Some(tn) = template else {
+                    self.counters.no_template += 1;
+                    self.log(format!(
                     "IKEv2 session from {} ({}) has no virtual-template in its profile: deleted",
                     u.remote, u.peer_id
                 ));
-                let _ = self.ike.delete_ike_sa(now, u.ike_sa);
-                return;
+                    let _ = self.ike.delete_ike_sa(now, u.ike_sa);
+                    return;
+                };
+                let Some(t) = self.plan.templates.get(&tn).cloned() else {
+                    self.counters.no_template += 1;
+                    self.log(format!(
+                        "Virtual-Template{tn} is not defined: session from {} deleted",
+                        u.remote
+                    ));
+                    let _ = self.ike.delete_ike_sa(now, u.ike_sa);
+                    return;
+                };
+                let address = match &t.address {
+                    TunnelAddress::Static(a) => Some(*a),
+                    TunnelAddress::Unnumbered(n) => self
+                        .unnumbered_address(n, false)
+                        .or_else(|| self.unnumbered_address(n, true)),
+                    _ => None,
+                };
+                let id = self.next_tunnel;
+                self.next_tunnel = self.next_tunnel.wrapping_add(1);
+                let n = self.next_va;
+                self.next_va += 1;
+                self.counters.virtual_access_created += 1;
+                (
+                    id,
+                    format!("Virtual-Access{n}"),
+                    Kind::VirtualAccess(tn),
+                    t.encap,
+                    t.nhrp,
+                    address,
+                    token,
+                )
             };
-            let Some(t) = self.plan.templates.get(&tn).cloned() else {
-                self.counters.no_template += 1;
-                self.log(format!(
-                    "Virtual-Template{tn} is not defined: session from {} deleted",
-                    u.remote
-                ));
-                let _ = self.ike.delete_ike_sa(now, u.ike_sa);
-                return;
-            };
-            let address = match &t.address {
-                TunnelAddress::Static(a) => Some(*a),
-                TunnelAddress::Unnumbered(n) => self
-                    .unnumbered_address(n, false)
-                    .or_else(|| self.unnumbered_address(n, true)),
-                _ => None,
-            };
-            let id = self.next_tunnel;
-            self.next_tunnel = self.next_tunnel.wrapping_add(1);
-            let n = self.next_va;
-            self.next_va += 1;
-            self.counters.virtual_access_created += 1;
-            (
-                id,
-                format!("Virtual-Access{n}"),
-                Kind::VirtualAccess(tn),
-                t.encap,
-                t.nhrp,
-                address,
-                token,
-            )
-        };
         if let Some(a) = address {
             self.rib
                 .add(IpPrefix::host(a), Source::Local, Target::Local);
