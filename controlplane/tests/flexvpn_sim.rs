@@ -66,7 +66,12 @@ fn psk_config(file: &str) -> String {
 }
 
 fn node(file: &str, spi_base: u32) -> Node {
-    let parsed = config::parse(&psk_config(file));
+    node_from(&psk_config(file), spi_base)
+}
+
+fn node_from(text: &str, spi_base: u32) -> Node {
+    let file = text.lines().next().unwrap_or_default();
+    let parsed = config::parse(text);
     let cfg = parsed
         .config
         .unwrap_or_else(|| panic!("{file}: {:?}", parsed.diagnostics));
@@ -176,16 +181,27 @@ struct World {
 
 impl World {
     fn new() -> Self {
+        Self::with(
+            [
+                psk_config("static-hub.conf"),
+                psk_config("static-spoke1.conf"),
+                psk_config("static-spoke2.conf"),
+            ],
+            [ip("10.0.0.100"), ip("10.0.0.110"), ip("10.0.0.120")],
+        )
+    }
+
+    fn with(configs: [String; 3], underlay: [IpAddr; 3]) -> Self {
         let now = Instant::now();
         let mut w = Self {
-            nodes: vec![
-                node("static-hub.conf", 0x1000_0000),
-                node("static-spoke1.conf", 0x2000_0000),
-                node("static-spoke2.conf", 0x3000_0000),
-            ],
+            nodes: configs
+                .iter()
+                .zip([0x1000_0000, 0x2000_0000, 0x3000_0000])
+                .map(|(c, spi)| node_from(c, spi))
+                .collect(),
             dps: (0..3).map(|_| Dataplane::default()).collect(),
             alive: [true; 3],
-            underlay: [ip("10.0.0.100"), ip("10.0.0.110"), ip("10.0.0.120")],
+            underlay,
             now,
             queue: BinaryHeap::new(),
             pending: BTreeMap::new(),
@@ -343,11 +359,21 @@ impl World {
     /// nodes it crossed, or the reason it was lost.
     fn send(&mut self, from: usize, src: &str, dst: &str) -> Result<Vec<usize>, String> {
         let (src, dst) = (ip(src), ip(dst));
-        let mut pkt = vec![0x45, 0, 0, 28, 0, 0, 0, 0, 64, 1, 0, 0];
-        for a in [src, dst] {
-            let IpAddr::V4(a) = a else { unreachable!() };
-            pkt.extend_from_slice(&a.octets());
-        }
+        let mut pkt = match (src, dst) {
+            (IpAddr::V4(s), IpAddr::V4(d)) => {
+                let mut p = vec![0x45, 0, 0, 28, 0, 0, 0, 0, 64, 1, 0, 0];
+                p.extend_from_slice(&s.octets());
+                p.extend_from_slice(&d.octets());
+                p
+            }
+            (IpAddr::V6(s), IpAddr::V6(d)) => {
+                let mut p = vec![0x60, 0, 0, 0, 0, 8, 58, 64];
+                p.extend_from_slice(&s.octets());
+                p.extend_from_slice(&d.octets());
+                p
+            }
+            _ => panic!("mixed families"),
+        };
         pkt.extend_from_slice(&[8, 0, 0, 0, 0, 0, 0, 0]);
         let mut at = from;
         let mut ingress: Option<TunnelId> = None;
@@ -411,25 +437,32 @@ impl World {
 }
 
 fn spokes_up(w: &World) -> bool {
+    spokes_up_to(w, "192.168.0.1")
+}
+
+/// Both spokes have Tunnel0 up with an address and a route toward `probe`
+/// (the pushed routes), and the hub has a Virtual-Access per spoke.
+fn spokes_up_to(w: &World, probe: &str) -> bool {
     [S1, S2].iter().all(|&s| {
         w.tunnel0_address(s).is_some()
             && w.dps[s]
                 .tunnels
                 .values()
                 .any(|t| t.name == "Tunnel0" && w.dps[s].usable(t.id))
-            && w.dps[s].lookup(ip("192.168.0.1")).is_some()
+            && w.dps[s].lookup(ip(probe)).is_some()
     }) && w.dps[HUB].tunnels.len() == 2
 }
 
 /// `from` routes `dst`'s /24 into a usable Virtual-Access, and NHRP put the
 /// route there (not only IKEv2's route exchange over the shortcut).
 fn shortcut_up(w: &World, from: usize, dst: &str) -> bool {
+    let lan = if ip(dst).is_ipv4() { 24 } else { 64 };
     let nhrp = w.nodes[from].rib().entries().any(|(p, s, _)| {
-        s == Source::Nhrp && p.len == 24 && prefix_contains(p.addr, p.len, ip(dst))
+        s == Source::Nhrp && p.len == lan && prefix_contains(p.addr, p.len, ip(dst))
     });
     nhrp && matches!(
         w.dps[from].lookup(ip(dst)),
-        Some((p, Target::Tunnel(t))) if p.len == 24 && w.dps[from].tunnels.get(t).is_some_and(|s| s.name.starts_with("Virtual-Access")) && w.dps[from].usable(*t)
+        Some((p, Target::Tunnel(t))) if p.len == lan && w.dps[from].tunnels.get(t).is_some_and(|s| s.name.starts_with("Virtual-Access")) && w.dps[from].usable(*t)
     )
 }
 
@@ -751,4 +784,164 @@ fn test_plan_of_the_seed_configs() {
     let e = NodePlan::from_config(&parsed.config.unwrap()).unwrap_err();
     assert!(e.message.contains("tunnel source Loopback9"), "{e}");
     assert!(e.line > 0);
+}
+
+/// The seed configuration turned into an IPv6 overlay (`ipv6 address
+/// negotiated`, `ipv6 nhrp`, an IPv6 pool and access lists).
+fn v6_overlay(text: &str) -> String {
+    text.replace(
+        "ip address 172.16.1.1 255.255.255.255",
+        "ipv6 address fd00:16:1::1/128",
+    )
+    .replace("ip unnumbered ", "ipv6 unnumbered ")
+    .replace("ip nhrp ", "ipv6 nhrp ")
+    .replace("ip address negotiated", "ipv6 address negotiated")
+    .replace("pool flex-pool\n", "ipv6 pool flex-pool6\n")
+    .replace(
+        "ip local pool flex-pool 172.16.0.1 172.16.0.254",
+        "ipv6 local pool flex-pool6 fd00:16::/64 128",
+    )
+    .replace(
+        "route set access-list flex-route",
+        "route set access-list ipv6 flex-route",
+    )
+    .replace(
+        "ip access-list standard flex-route\npermit any",
+        "ipv6 access-list flex-route\npermit ipv6 any any",
+    )
+    .replace(
+        "ip address 192.168.110.1 255.255.255.0",
+        "ipv6 address fd00:110::1/64",
+    )
+    .replace(
+        "ip address 192.168.120.1 255.255.255.0",
+        "ipv6 address fd00:120::1/64",
+    )
+    .replace(
+        "ip access-list standard flex-route\npermit 192.168.110.0 0.0.0.255",
+        "ipv6 access-list flex-route\npermit ipv6 fd00:110::/64 any",
+    )
+    .replace(
+        "ip access-list standard flex-route\npermit 192.168.120.0 0.0.0.255",
+        "ipv6 access-list flex-route\npermit ipv6 fd00:120::/64 any",
+    )
+}
+
+/// The seed configuration over an IPv6 underlay (2001:db8::/64 in place of
+/// 10.0.0.0/24, `tunnel mode gre ipv6`).
+fn v6_underlay(text: &str) -> String {
+    let mut t = text.to_string();
+    for n in ["100", "110", "120"] {
+        t = t
+            .replace(
+                &format!("ip address 10.0.0.{n} 255.255.255.0"),
+                &format!("ipv6 address 2001:db8::{n}/64"),
+            )
+            .replace(
+                &format!("tunnel destination 10.0.0.{n}"),
+                &format!("tunnel destination 2001:db8::{n}"),
+            );
+    }
+    t.replace(
+        "tunnel protection ipsec profile default",
+        "tunnel protection ipsec profile default\ntunnel mode gre ipv6",
+    )
+}
+
+fn variant(overlay6: bool, underlay6: bool) {
+    let files = [
+        "static-hub.conf",
+        "static-spoke1.conf",
+        "static-spoke2.conf",
+    ];
+    let configs = files.map(|f| {
+        let mut t = psk_config(f);
+        if overlay6 {
+            t = v6_overlay(&t);
+        }
+        if underlay6 {
+            t = v6_underlay(&t);
+        }
+        t
+    });
+    let underlay = if underlay6 {
+        [
+            ip("2001:db8::100"),
+            ip("2001:db8::110"),
+            ip("2001:db8::120"),
+        ]
+    } else {
+        [ip("10.0.0.100"), ip("10.0.0.110"), ip("10.0.0.120")]
+    };
+    let (h1, h2, probe, pool) = if overlay6 {
+        (
+            "fd00:110::10",
+            "fd00:120::10",
+            "fd00:ffff::1",
+            ("fd00:16::", 64),
+        )
+    } else {
+        (
+            "192.168.110.10",
+            "192.168.120.10",
+            "192.168.0.1",
+            ("172.16.0.0", 24),
+        )
+    };
+    let mut w = World::with(configs, underlay);
+    assert!(
+        w.run_until(Duration::from_secs(10), |w| spokes_up_to(w, probe)),
+        "spokes did not come up\n{}",
+        w.dump()
+    );
+    for s in [S1, S2] {
+        let a = w.tunnel0_address(s).unwrap();
+        assert!(
+            prefix_contains(ip(pool.0), pool.1, a),
+            "{a} not from the pool"
+        );
+        let t0 = w.dps[s]
+            .tunnels
+            .values()
+            .find(|t| t.name == "Tunnel0")
+            .unwrap();
+        assert_eq!(t0.remote.ip(), underlay[HUB]);
+    }
+    assert_eq!(w.send(S1, h1, h2).unwrap(), vec![S1, HUB, S2]);
+    assert_eq!(w.nodes[HUB].nhrp().counters().redirects_sent, 1);
+    assert!(
+        w.run_until(Duration::from_secs(10), |w| shortcut_up(w, S1, h2)),
+        "no shortcut\n{}",
+        w.dump()
+    );
+    let hub_tx: u64 = w.dps[HUB].tx.values().sum();
+    assert_eq!(w.send(S1, h1, h2).unwrap(), vec![S1, S2]);
+    assert_eq!(w.send(S2, h2, h1).unwrap(), vec![S2, S1]);
+    assert_eq!(w.dps[HUB].tx.values().sum::<u64>(), hub_tx);
+    let va = w.dps[S1]
+        .tunnels
+        .values()
+        .find(|t| t.name.starts_with("Virtual-Access"))
+        .unwrap();
+    assert_eq!(va.remote.ip(), underlay[S2]);
+    let rows = controlplane::flexvpn::show::nhrp(&w.nodes[S1], w.now, overlay6);
+    assert!(
+        rows.iter().any(|r| r.nbma == underlay[S2].to_string()),
+        "{rows:?}"
+    );
+}
+
+#[test]
+fn test_ipv6_overlay_over_ipv4() {
+    variant(true, false);
+}
+
+#[test]
+fn test_ipv4_overlay_over_ipv6() {
+    variant(false, true);
+}
+
+#[test]
+fn test_ipv6_overlay_over_ipv6() {
+    variant(true, true);
 }

@@ -325,6 +325,7 @@ enum Mode {
     Trustpoint(String),
     Interface(String),
     Acl(String),
+    Acl6(String),
     Bgp,
     BgpAf,
 }
@@ -582,6 +583,52 @@ impl Parser {
                     .push(AclEntry { permit, network });
                 Ok(true)
             }
+            Mode::Acl6(name) => {
+                // `[sequence N] permit|deny [ipv6] any|host A|PREFIX/LEN [any]`:
+                // the source network is what a route set access-list uses.
+                let w = match w {
+                    ["sequence", _, rest @ ..] => rest,
+                    _ => w,
+                };
+                let permit = match w.first() {
+                    Some(&"permit") => true,
+                    Some(&"deny") => false,
+                    _ => return Ok(false),
+                };
+                let rest = match &w[1..] {
+                    ["ipv6", rest @ ..] => rest,
+                    rest => rest,
+                };
+                let (network, rest) = match rest {
+                    ["any", rest @ ..] => ((IpAddr::V6(Ipv6Addr::UNSPECIFIED), 0), rest),
+                    ["host", a, rest @ ..] => {
+                        let a: Ipv6Addr = a
+                            .parse()
+                            .map_err(|_| format!("{a:?} is not an IPv6 address"))?;
+                        ((IpAddr::V6(a), 128), rest)
+                    }
+                    [p, rest @ ..] => {
+                        let (a, len) = ip6_prefix(p)?;
+                        ((IpAddr::V6(a), len), rest)
+                    }
+                    [] => {
+                        return Err(
+                            "expected permit|deny [ipv6] any | host A | PREFIX/LEN [any]".into(),
+                        )
+                    }
+                };
+                if !matches!(rest, [] | ["any"]) {
+                    return Err(format!(
+                        "only `any` is supported as the destination of an IPv6 access list entry used by route set, not {:?}",
+                        rest.join(" ")
+                    ));
+                }
+                self.cfg.acls.entry(name).or_default().push(AclEntry {
+                    permit,
+                    network: Some(network),
+                });
+                Ok(true)
+            }
             Mode::Bgp | Mode::BgpAf => {
                 let known = matches!(
                     w.first().copied(),
@@ -757,6 +804,10 @@ impl Parser {
                 self.cfg.acls.entry((*n).to_string()).or_default();
                 Mode::Acl((*n).to_string())
             }
+            ["ipv6", "access-list", n] => {
+                self.cfg.acls.entry((*n).to_string()).or_default();
+                Mode::Acl6((*n).to_string())
+            }
             ["ip", "route", p, m, via @ ..] if !via.is_empty() => {
                 let len = prefix_of_mask(ip4(m)?)
                     .ok_or_else(|| format!("{m:?} is not a contiguous mask"))?;
@@ -863,6 +914,7 @@ impl Parser {
             Mode::Ipsec(n) => format!(" in crypto ipsec profile {n}"),
             Mode::Trustpoint(n) => format!(" in crypto pki trustpoint {n}"),
             Mode::Acl(n) => format!(" in ip access-list standard {n}"),
+            Mode::Acl6(n) => format!(" in ipv6 access-list {n}"),
             Mode::Bgp | Mode::BgpAf => " in router bgp".to_string(),
         };
         format!("unknown or unsupported command {:?}{ctx}", w.join(" "))

@@ -258,3 +258,22 @@ fn never_panics_on_junk() {
     let p = parse(&text);
     assert!(!p.diagnostics.is_empty());
 }
+
+#[test]
+fn ipv6_access_list() {
+    let p = parse(
+        "ipv6 access-list flex6\n permit ipv6 fd00:110::/64 any\n sequence 20 permit any\n deny host fd00::1\n permit ipv6 any fd00::/8\n",
+    );
+    // The last entry has a destination other than `any`: an error on its line.
+    assert!(p.config.is_none());
+    assert_eq!(p.diagnostics.len(), 1, "{:?}", p.diagnostics);
+    assert_eq!(p.diagnostics[0].line, 5);
+    let p = parse("ipv6 access-list flex6\n permit ipv6 fd00:110::/64 any\n sequence 20 permit any\n deny host fd00::1\n");
+    let cfg = p.config.unwrap();
+    let acl = &cfg.acls["flex6"];
+    assert_eq!(acl.len(), 3);
+    assert_eq!(acl[0].network, Some(("fd00:110::".parse().unwrap(), 64)));
+    assert_eq!(acl[1].network, Some(("::".parse().unwrap(), 0)));
+    assert!(!acl[2].permit);
+    assert_eq!(acl[2].network, Some(("fd00::1".parse().unwrap(), 128)));
+}

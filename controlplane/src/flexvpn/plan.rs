@@ -440,11 +440,19 @@ impl NodePlan {
         };
         let v6_pool = match &authz.ipv6_pool {
             Some(p) => match cfg.pools_v6.get(p) {
-                Some((prefix, len, _assigned)) => {
+                Some((prefix, len, assigned)) => {
+                    if *assigned != 128 {
+                        warnings.push(format!(
+                            "ipv6 local pool {p}: each client gets one /128 address, not a /{assigned} prefix"
+                        ));
+                    }
                     let base = u128::from(*prefix);
                     let host_bits = 128 - u32::from((*len).min(128));
                     let last = base | u128::MAX.checked_shr(128 - host_bits).unwrap_or(0);
-                    Some((Ipv6Addr::from(base + 1), Ipv6Addr::from(last)))
+                    // The subnet-router anycast address (host part 0) is
+                    // not handed out, unless the pool is that one address.
+                    let first = if last > base { base + 1 } else { base };
+                    Some((Ipv6Addr::from(first), Ipv6Addr::from(last)))
                 }
                 None => return err(authz.line, format!("ipv6 local pool {p} is not defined")),
             },
