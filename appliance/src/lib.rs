@@ -1,8 +1,11 @@
 //! The appliance: the operator-facing binary's library.
 //!
 //! - [`dp`]: the poll-mode dataplane process (`appliance dataplane`).
+//! - [`metrics`]: Prometheus exposition of control-plane and dataplane
+//!   counters, and the `/metrics` HTTP endpoint.
 //!
 //! The control-plane process, the supervisor (`appliance run`) and the
 //! `show` commands arrive with later issues.
 
 pub mod dp;
+pub mod metrics;
