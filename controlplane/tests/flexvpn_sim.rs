@@ -945,3 +945,59 @@ fn test_ipv4_overlay_over_ipv6() {
 fn test_ipv6_overlay_over_ipv6() {
     variant(true, true);
 }
+
+/// A second IKEv2 profile on the hub for standard IKEv2 clients (such as
+/// strongSwan): its sessions clone an IPsec-mode Virtual-Template2 (no
+/// GRE, no NHRP), get an address from the same pool, and reach spoke1's
+/// LAN through the hub.
+#[test]
+fn test_ipsec_mode_client_profile() {
+    let hub = psk_config("static-hub.conf")
+        + "!\ncrypto ikev2 profile clients\n match identity remote fqdn domain clients.example\n identity local fqdn hub.cisco.com\n authentication local pre-share\n authentication remote pre-share\n keyring local clients\n virtual-template 2\n!\ncrypto ikev2 keyring clients\n peer c1\n  identity fqdn c1.clients.example\n  pre-shared-key client-key\n!\ncrypto ipsec profile clients\n set ikev2-profile clients\n!\ninterface Virtual-Template2 type tunnel\n ip unnumbered Loopback0\n tunnel mode ipsec ipv4\n tunnel protection ipsec profile clients\n";
+    // The client: a FlexVPN client in IPsec mode, with its own key.
+    let client = "hostname c1\n!\ncrypto ikev2 profile default\n match identity remote fqdn hub.cisco.com\n identity local fqdn c1.clients.example\n authentication local pre-share\n authentication remote pre-share\n keyring local k\n!\ncrypto ikev2 keyring k\n peer hub\n  identity fqdn hub.cisco.com\n  pre-shared-key client-key\n!\ncrypto ipsec profile default\n set ikev2-profile default\n!\ninterface Tunnel0\n ip address negotiated\n tunnel source Ethernet0/0\n tunnel destination 10.0.0.100\n tunnel mode ipsec ipv4\n tunnel protection ipsec profile default\n!\ninterface Ethernet0/0\n ip address 10.0.0.130 255.255.255.0\n".to_string();
+    let mut w = World::with(
+        [hub, psk_config("static-spoke1.conf"), client],
+        [ip("10.0.0.100"), ip("10.0.0.110"), ip("10.0.0.130")],
+    );
+    assert!(
+        w.run_until(Duration::from_secs(10), |w| spokes_up(w)),
+        "not up\n{}",
+        w.dump()
+    );
+    let va_client = w.dps[HUB]
+        .tunnels
+        .values()
+        .find(|t| t.remote.ip() == ip("10.0.0.130"))
+        .unwrap();
+    assert_eq!(va_client.encap, controlplane::flexvpn::Encap::Ipsec);
+    assert_eq!(va_client.network_id, None);
+    assert!(!va_client.redirect);
+    let va_spoke = w.dps[HUB]
+        .tunnels
+        .values()
+        .find(|t| t.remote.ip() == ip("10.0.0.110"))
+        .unwrap();
+    assert_eq!(va_spoke.encap, controlplane::flexvpn::Encap::Gre);
+    let a = w.tunnel0_address(S2).unwrap();
+    assert!(prefix_contains(ip("172.16.0.0"), 24, a));
+    // The client reaches host1's network through the hub, and back.
+    assert_eq!(
+        w.send(S2, &a.to_string(), "192.168.110.10").unwrap(),
+        vec![S2, HUB, S1]
+    );
+    assert_eq!(
+        w.send(S1, "192.168.110.10", &a.to_string()).unwrap(),
+        vec![S1, HUB, S2]
+    );
+    // No redirect: the client's interface is not in the NHRP network.
+    assert_eq!(w.nodes[HUB].nhrp().counters().redirects_sent, 0);
+    // A peer no profile matches is refused: the plan's match rules are the
+    // union of the profiles'.
+    assert!(w.nodes[HUB]
+        .plan()
+        .profile_for(&controlplane::ikev2::Identity::Fqdn(
+            "x.other.example".into()
+        ))
+        .is_none());
+}

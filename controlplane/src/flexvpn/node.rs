@@ -26,7 +26,9 @@ use super::plan::{Encap, NodePlan, TunnelAddress};
 use super::rib::{FibChange, Rib, Source, Target};
 use crate::ikev2::config::IpPrefix;
 use crate::ikev2::events::{ChildSaInstalled, RouteKind, TunnelUp};
-use crate::ikev2::{Endpoint, Error as IkeError, Event as IkeEvent, Identity, IkeSaId, Transmit};
+use crate::ikev2::{
+    Endpoint, Error as IkeError, Event as IkeEvent, Identity, IdentityMatch, IkeSaId, Transmit,
+};
 use crate::nhrp::core::{Event as NhrpEvent, IfaceConfig, Nhrp, TunnelId};
 
 /// How long a static tunnel waits before it is initiated again after it
@@ -285,7 +287,14 @@ impl Node {
         let local = SocketAddr::new(t.source, self.plan.ike.ports.0);
         let remote = SocketAddr::new(t.destination, self.plan.ike.ports.0);
         self.counters.static_initiations += 1;
-        match self.ike.initiate(now, local, remote, None) {
+        // A profile that names its one peer exactly (`match identity
+        // remote fqdn hub.example`) tells whom to expect (sent as IDr, and
+        // the key to use); otherwise any peer the keys accept.
+        let peer = match self.plan.ike.remote_match.as_slice() {
+            [IdentityMatch::Exact(id)] => Some(id.clone()),
+            _ => None,
+        };
+        match self.ike.initiate(now, local, remote, peer) {
             Ok(id) => {
                 self.statics[i].ike_sa = Some(id);
                 self.statics[i].retry_at = None;
@@ -501,6 +510,13 @@ impl Node {
             } => {
                 self.pending_shortcuts.remove(&ike_sa);
                 if let Some(i) = self.static_of(ike_sa) {
+                    if !self.by_ike.contains_key(&ike_sa) {
+                        let name = self.plan.tunnels[i].name.clone();
+                        self.log(format!(
+                            "{name}: IKEv2 to {remote} failed ({reason:?}); retrying in {}s",
+                            STATIC_RETRY.as_secs()
+                        ));
+                    }
                     self.statics[i].ike_sa = None;
                     self.statics[i].retry_at = Some(now + STATIC_RETRY);
                     if matches!(self.plan.tunnels[i].address, TunnelAddress::Negotiated) {
@@ -595,7 +611,10 @@ impl Node {
             } else {
                 let (template, token) = match self.pending_shortcuts.remove(&u.ike_sa) {
                     Some((token, template)) => (Some(template), Some(token)),
-                    None => (self.plan.responder_template, None),
+                    None => (
+                        self.plan.profile_for(&u.peer_id).and_then(|p| p.template),
+                        None,
+                    ),
                 };
                 let Some(tn) = template else {
                     self.counters.no_template += 1;

@@ -164,6 +164,18 @@ pub enum AuthPlan {
     },
 }
 
+/// An IKEv2 profile in use: who it is for and what template its sessions
+/// clone.
+#[derive(Clone, Debug)]
+pub struct ProfilePlan {
+    /// Name.
+    pub name: String,
+    /// `match identity remote ...` (empty: anyone).
+    pub matches: Vec<IdentityMatch>,
+    /// `virtual-template N`.
+    pub template: Option<u32>,
+}
+
 /// Everything one node runs.
 #[derive(Clone, Debug)]
 pub struct NodePlan {
@@ -177,8 +189,11 @@ pub struct NodePlan {
     /// `route set interface` in the authorization policy: push (as
     /// responder) or announce (as initiator) our tunnel address.
     pub route_set_interface: bool,
-    /// The profile's `virtual-template N`: incoming sessions clone it.
+    /// The primary profile's `virtual-template N`.
     pub responder_template: Option<u32>,
+    /// The profiles in use, most specific first: an incoming session
+    /// clones the template of the first whose match rules accept the peer.
+    pub profiles: Vec<ProfilePlan>,
     /// Static tunnel interfaces.
     pub tunnels: Vec<StaticTunnel>,
     /// Virtual templates by number.
@@ -287,6 +302,90 @@ fn acl_prefixes(cfg: &Config, name: &str, v6: bool) -> Vec<IpPrefix> {
         .collect()
 }
 
+/// The local identity and authentication of one profile.
+fn profile_auth(
+    cfg: &Config,
+    profile_name: &str,
+    profile: &config::Ikev2Profile,
+) -> Result<(Identity, AuthPlan, Vec<(IdentityMatch, Psk)>), PlanError> {
+    let pl = profile.line;
+    let mut entries = Vec::new();
+    let Some(local_id) = &profile.identity_local else {
+        return err(
+            pl,
+            format!("ikev2 profile {profile_name}: `identity local ...` is needed"),
+        );
+    };
+    let local_id = map_identity(local_id, pl)?;
+    let Some(auth_local) = profile.auth_local else {
+        return err(
+            pl,
+            format!("ikev2 profile {profile_name}: `authentication local` is needed"),
+        );
+    };
+    if profile.auth_remote.is_empty() {
+        return err(
+            pl,
+            format!("ikev2 profile {profile_name}: `authentication remote` is needed"),
+        );
+    }
+    let auth = if auth_local == CfgAuth::PreShare
+        && profile.auth_remote.iter().all(|m| *m == CfgAuth::PreShare)
+    {
+        let Some(kr_name) = &profile.keyring else {
+            return err(
+                pl,
+                format!("ikev2 profile {profile_name}: pre-share authentication needs `keyring local NAME`"),
+            );
+        };
+        let Some(kr) = cfg.keyrings.get(kr_name) else {
+            return err(pl, format!("keyring {kr_name} is not defined"));
+        };
+        let mut keyring = Keyring::new();
+        for (peer_name, peer) in kr {
+            let Some(psk) = &peer.psk else {
+                return err(
+                    pl,
+                    format!("keyring {kr_name} peer {peer_name}: no `pre-shared-key`"),
+                );
+            };
+            let rule = match (&peer.identity, peer.address) {
+                (Some(id), _) => IdentityMatch::Exact(map_identity(id, pl)?),
+                (None, Some((_, 0)) | None) => IdentityMatch::Any,
+                (None, Some((a, len))) => IdentityMatch::AddressPrefix(a, len),
+            };
+            keyring = keyring.with(rule.clone(), Psk::new(psk.as_bytes()));
+            entries.push((rule, Psk::new(psk.as_bytes())));
+        }
+        AuthPlan::Psk(keyring)
+    } else if profile.auth_remote.contains(&CfgAuth::PreShare) || auth_local == CfgAuth::PreShare {
+        return err(
+            pl,
+            format!("ikev2 profile {profile_name}: mixing pre-share with signatures is not supported; use pre-share on both sides or certificates on both"),
+        );
+    } else {
+        let Some(tp) = &profile.trustpoint else {
+            return err(
+                pl,
+                format!("ikev2 profile {profile_name}: certificate authentication needs `pki trustpoint NAME`"),
+            );
+        };
+        let Some(files) = cfg.trustpoints.get(tp) else {
+            return err(
+                pl,
+                format!("ikev2 profile {profile_name}: trustpoint {tp} is not defined; add `crypto pki trustpoint {tp}` with `ca-certificate`, `certificate` and `private-key` files"),
+            );
+        };
+        AuthPlan::Certificates {
+            trustpoint: tp.clone(),
+            files: files.clone(),
+            local: auth_local,
+            remote: profile.auth_remote.clone(),
+        }
+    };
+    Ok((local_id, auth, entries))
+}
+
 impl NodePlan {
     /// Builds the plan of a parsed configuration.
     ///
@@ -314,10 +413,9 @@ impl NodePlan {
                 }
             }
         }
-        let (profile_name, _) = match used.as_slice() {
+        let names: Vec<&str> = match used.as_slice() {
             [] if cfg.ikev2_profiles.len() == 1 => {
-                let (n, p) = cfg.ikev2_profiles.iter().next().expect("one profile");
-                (n.as_str(), p.line)
+                cfg.ikev2_profiles.keys().map(String::as_str).collect()
             }
             [] => {
                 return err(
@@ -325,92 +423,93 @@ impl NodePlan {
                     "no tunnel interface has `tunnel protection ipsec profile`, so no IKEv2 profile is in use",
                 )
             }
-            [one] => *one,
-            [_, (second, line), ..] => {
-                return err(
-                    *line,
-                    format!("this interface uses IKEv2 profile {second} while another uses a different one: one IKEv2 profile per appliance is supported"),
-                )
-            }
+            more => more.iter().map(|(n, _)| *n).collect(),
         };
+        // The first profile in use is the primary one: its identity,
+        // authorization policy and settings serve the whole node; others
+        // add their peers (match rules, keys) and their virtual template.
+        let profile_name = names[0];
         let Some(profile) = cfg.ikev2_profiles.get(profile_name) else {
             return err(0, format!("ikev2 profile {profile_name} is not defined"));
         };
         let pl = profile.line;
-        let Some(local_id) = &profile.identity_local else {
-            return err(
-                pl,
-                format!("ikev2 profile {profile_name}: `identity local ...` is needed"),
-            );
-        };
-        let local_id = map_identity(local_id, pl)?;
-        let Some(auth_local) = profile.auth_local else {
-            return err(
-                pl,
-                format!("ikev2 profile {profile_name}: `authentication local` is needed"),
-            );
-        };
-        if profile.auth_remote.is_empty() {
-            return err(
-                pl,
-                format!("ikev2 profile {profile_name}: `authentication remote` is needed"),
-            );
-        }
-        let auth = if auth_local == CfgAuth::PreShare
-            && profile.auth_remote.iter().all(|m| *m == CfgAuth::PreShare)
-        {
-            let Some(kr_name) = &profile.keyring else {
+        let (local_id, mut auth, _) = profile_auth(cfg, profile_name, profile)?;
+        let mut psk_entries: Vec<(bool, Vec<(IdentityMatch, Psk)>)> = Vec::new();
+        let mut catch_all: Vec<(IdentityMatch, Psk)> = Vec::new();
+        let mut profiles = Vec::new();
+        let mut any_peer = false;
+        for name in &names {
+            let Some(p) = cfg.ikev2_profiles.get(*name) else {
+                return err(0, format!("ikev2 profile {name} is not defined"));
+            };
+            let (id, a, entries) = profile_auth(cfg, name, p)?;
+            if id != local_id {
                 return err(
-                    pl,
-                    format!("ikev2 profile {profile_name}: pre-share authentication needs `keyring local NAME`"),
+                    p.line,
+                    format!("ikev2 profile {name}: `identity local` differs from profile {profile_name}'s; all profiles in use must share the local identity"),
                 );
-            };
-            let Some(kr) = cfg.keyrings.get(kr_name) else {
-                return err(pl, format!("keyring {kr_name} is not defined"));
-            };
-            let mut keyring = Keyring::new();
-            for (peer_name, peer) in kr {
-                let Some(psk) = &peer.psk else {
+            }
+            match (&auth, a) {
+                (AuthPlan::Psk(_), AuthPlan::Psk(_)) => {
+                    // IOS picks the profile by the peer's identity, then
+                    // its keyring: a catch-all key of a specific profile
+                    // is for that profile's peers only.
+                    let matches: Vec<IdentityMatch> =
+                        p.match_remote.iter().map(map_match).collect();
+                    let specific = !(matches.is_empty() || matches.contains(&IdentityMatch::Any));
+                    // The catch-all itself stays, last of all: an
+                    // initiator looks its key up before it knows the
+                    // peer's identity.
+                    let mut narrowed = Vec::new();
+                    for (rule, psk) in entries {
+                        if rule == IdentityMatch::Any && specific {
+                            for m in &matches {
+                                narrowed.push((m.clone(), psk.clone()));
+                            }
+                            catch_all.push((rule, psk));
+                        } else {
+                            narrowed.push((rule, psk));
+                        }
+                    }
+                    psk_entries.push((!specific, narrowed));
+                }
+                (
+                    AuthPlan::Certificates { trustpoint, .. },
+                    AuthPlan::Certificates { trustpoint: t2, .. },
+                ) if *trustpoint == t2 => {}
+                _ => {
                     return err(
-                        pl,
-                        format!("keyring {kr_name} peer {peer_name}: no `pre-shared-key`"),
-                    );
-                };
-                let rule = match (&peer.identity, peer.address) {
-                    (Some(id), _) => IdentityMatch::Exact(map_identity(id, pl)?),
-                    (None, Some((_, 0))) | (None, None) => IdentityMatch::Any,
-                    (None, Some((a, len))) => IdentityMatch::AddressPrefix(a, len),
-                };
-                keyring = keyring.with(rule, Psk::new(psk.as_bytes()));
+                        p.line,
+                        format!("ikev2 profile {name}: its authentication differs from profile {profile_name}'s; all profiles in use must use the same method (and trustpoint)"),
+                    )
+                }
             }
-            AuthPlan::Psk(keyring)
-        } else if profile.auth_remote.contains(&CfgAuth::PreShare)
-            || auth_local == CfgAuth::PreShare
-        {
-            return err(
-                pl,
-                format!("ikev2 profile {profile_name}: mixing pre-share with signatures is not supported; use pre-share on both sides or certificates on both"),
-            );
-        } else {
-            let Some(tp) = &profile.trustpoint else {
-                return err(
-                    pl,
-                    format!("ikev2 profile {profile_name}: certificate authentication needs `pki trustpoint NAME`"),
-                );
-            };
-            let Some(files) = cfg.trustpoints.get(tp) else {
-                return err(
-                    pl,
-                    format!("ikev2 profile {profile_name}: trustpoint {tp} is not defined; add `crypto pki trustpoint {tp}` with `ca-certificate`, `certificate` and `private-key` files"),
-                );
-            };
-            AuthPlan::Certificates {
-                trustpoint: tp.clone(),
-                files: files.clone(),
-                local: auth_local,
-                remote: profile.auth_remote.clone(),
+            if p.authorization_policy != profile.authorization_policy {
+                warnings.push(format!(
+                    "ikev2 profile {name}: the authorization policy of profile {profile_name} (pool, routes) serves its peers too"
+                ));
             }
-        };
+            let matches: Vec<IdentityMatch> = p.match_remote.iter().map(map_match).collect();
+            any_peer |= matches.is_empty() || matches.contains(&IdentityMatch::Any);
+            profiles.push(ProfilePlan {
+                name: (*name).to_string(),
+                matches,
+                template: p.virtual_template,
+            });
+        }
+        // Profiles that accept anyone are tried last, for keys too.
+        profiles.sort_by_key(|p| p.matches.is_empty() || p.matches.contains(&IdentityMatch::Any));
+        if let AuthPlan::Psk(k) = &mut auth {
+            psk_entries.sort_by_key(|(catch_all, _)| *catch_all);
+            *k = Keyring::new();
+            for (rule, psk) in psk_entries
+                .into_iter()
+                .flat_map(|(_, e)| e)
+                .chain(catch_all)
+            {
+                *k = std::mem::take(k).with(rule, psk);
+            }
+        }
 
         let authz = match &profile.authorization_policy {
             Some(name) => cfg.authorization_policies.get(name).cloned(),
@@ -423,7 +522,11 @@ impl NodePlan {
         if let AuthPlan::Psk(k) = &auth {
             ike.authenticator = Arc::new(k.clone());
         }
-        ike.remote_match = profile.match_remote.iter().map(map_match).collect();
+        ike.remote_match = if any_peer {
+            Vec::new()
+        } else {
+            profiles.iter().flat_map(|p| p.matches.clone()).collect()
+        };
         if let Some((interval, _retry)) = profile.dpd {
             ike.dpd = Some(DpdConfig {
                 interval: Duration::from_secs(u64::from(interval.max(1))),
@@ -613,12 +716,17 @@ impl NodePlan {
                 }
             }
         }
-        if let Some(n) = responder_template {
-            if !templates.contains_key(&n) {
-                return err(
-                    pl,
-                    format!("ikev2 profile {profile_name}: interface Virtual-Template{n} is not defined"),
-                );
+        for p in &profiles {
+            if let Some(n) = p.template {
+                if !templates.contains_key(&n) {
+                    return err(
+                        cfg.ikev2_profiles.get(&p.name).map_or(pl, |x| x.line),
+                        format!(
+                            "ikev2 profile {}: interface Virtual-Template{n} is not defined",
+                            p.name
+                        ),
+                    );
+                }
             }
         }
 
@@ -680,6 +788,7 @@ impl NodePlan {
             auth,
             route_set_interface: authz.route_set_interface,
             responder_template,
+            profiles,
             tunnels,
             templates,
             interfaces,
@@ -692,6 +801,14 @@ impl NodePlan {
     /// caller from [`AuthPlan::Certificates`]).
     pub fn set_authenticator(&mut self, a: Arc<dyn Authenticator>) {
         self.ike.authenticator = a;
+    }
+
+    /// The profile an authenticated peer falls under, and its template.
+    #[must_use]
+    pub fn profile_for(&self, peer: &Identity) -> Option<&ProfilePlan> {
+        self.profiles
+            .iter()
+            .find(|p| p.matches.is_empty() || p.matches.iter().any(|m| m.matches(peer)))
     }
 
     /// The address of a plain interface by name.
