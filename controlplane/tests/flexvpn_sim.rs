@@ -961,7 +961,7 @@ fn test_ipsec_mode_client_profile() {
         [ip("10.0.0.100"), ip("10.0.0.110"), ip("10.0.0.130")],
     );
     assert!(
-        w.run_until(Duration::from_secs(10), |w| spokes_up(w)),
+        w.run_until(Duration::from_secs(10), spokes_up),
         "not up\n{}",
         w.dump()
     );

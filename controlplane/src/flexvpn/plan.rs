@@ -302,12 +302,15 @@ fn acl_prefixes(cfg: &Config, name: &str, v6: bool) -> Vec<IpPrefix> {
         .collect()
 }
 
+/// A profile's local identity, authentication, and its keyring's entries.
+type ProfileAuth = (Identity, AuthPlan, Vec<(IdentityMatch, Psk)>);
+
 /// The local identity and authentication of one profile.
 fn profile_auth(
     cfg: &Config,
     profile_name: &str,
     profile: &config::Ikev2Profile,
-) -> Result<(Identity, AuthPlan, Vec<(IdentityMatch, Psk)>), PlanError> {
+) -> Result<ProfileAuth, PlanError> {
     let pl = profile.line;
     let mut entries = Vec::new();
     let Some(local_id) = &profile.identity_local else {
