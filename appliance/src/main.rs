@@ -113,15 +113,35 @@ fn check_config(args: &[String]) -> Result<()> {
     for d in &parsed.diagnostics {
         println!("{path}: {d}");
     }
-    match parsed.config {
-        Some(_) => {
-            let warnings = parsed.diagnostics.len();
+    let Some(cfg) = parsed.config else {
+        bail!("{path}: the configuration has errors");
+    };
+    let warnings = parsed.diagnostics.len();
+    println!(
+        "{path}: loads ({warnings} warning{})",
+        if warnings == 1 { "" } else { "s" }
+    );
+    // Then what running it needs: the profile in use, keys, tunnels,
+    // templates, pools.
+    match controlplane::flexvpn::NodePlan::from_config(&cfg) {
+        Ok(plan) => {
+            for w in &plan.warnings {
+                println!("{path}: warning: {w}");
+            }
             println!(
-                "{path}: ok ({warnings} warning{})",
-                if warnings == 1 { "" } else { "s" }
+                "{path}: ok: {} static tunnel{}, {} virtual template{}, {} profile{} in use",
+                plan.tunnels.len(),
+                if plan.tunnels.len() == 1 { "" } else { "s" },
+                plan.templates.len(),
+                if plan.templates.len() == 1 { "" } else { "s" },
+                plan.profiles.len(),
+                if plan.profiles.len() == 1 { "" } else { "s" },
             );
             Ok(())
         }
-        None => bail!("{path}: the configuration has errors"),
+        Err(e) => {
+            println!("{path}: {e}");
+            bail!("{path}: the configuration loads but cannot run")
+        }
     }
 }

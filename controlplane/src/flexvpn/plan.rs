@@ -202,7 +202,8 @@ pub struct NodePlan {
     pub interfaces: Vec<PlainInterface>,
     /// `ip route` / `ipv6 route`.
     pub static_routes: Vec<StaticRoutePlan>,
-    /// What the plan could not honour fully, for the operator.
+    /// What the plan could not honour fully, for the operator (beyond the
+    /// parser's warnings).
     pub warnings: Vec<String>,
 }
 
@@ -566,11 +567,7 @@ impl NodePlan {
         };
         let mut pushed = Vec::new();
         for acl in &authz.route_set_acl {
-            if !cfg.acls.contains_key(acl) {
-                warnings.push(format!(
-                    "authorization policy: access list {acl} is not defined, so no routes are pushed from it"
-                ));
-            }
+            // An undefined list pushes nothing (the parser warned).
             pushed.extend(acl_prefixes(cfg, acl, false));
             pushed.extend(acl_prefixes(cfg, acl, true));
         }
@@ -777,12 +774,6 @@ impl NodePlan {
                 gateway,
                 interface,
             });
-        }
-        if !cfg.bgp.is_empty() {
-            warnings.push(
-                "router bgp is kept but not run: routes come from IKEv2, NHRP and static routes only"
-                    .to_string(),
-            );
         }
 
         Ok(Self {
