@@ -1,5 +1,7 @@
 //! The appliance: the operator-facing binary's library.
 //!
+//! - [`cp`]: the control-plane process (`appliance controlplane`): the
+//!   FlexVPN node, `show` on a Unix socket, metrics, structured logs.
 //! - [`dp`]: the poll-mode dataplane process (`appliance dataplane`).
 //! - [`metrics`]: Prometheus exposition of control-plane and dataplane
 //!   counters, and the `/metrics` HTTP endpoint.
@@ -7,5 +9,6 @@
 //! The control-plane process, the supervisor (`appliance run`) and the
 //! `show` commands arrive with later issues.
 
+pub mod cp;
 pub mod dp;
 pub mod metrics;

@@ -6,9 +6,13 @@
 //!   and prints its final counters; a second signal ends it at once.
 //! - `appliance check-config FILE`: checks an IOS-style configuration
 //!   (`docs/CONFIG.md`) without starting anything.
+//! - `appliance controlplane --config FILE --udp`: the control plane
+//!   (IKEv2, NHRP, FlexVPN glue) on kernel UDP sockets, without a
+//!   dataplane (see `appliance::cp`).
+//! - `appliance show WORDS... [--json]`: asks a running control plane.
 //!
-//! The two-process appliance (`appliance run`, `appliance show ...`,
-//! `/metrics`) arrives with a later issue.
+//! The control plane's link to the dataplane process (shared-memory
+//! rings) and `appliance run` arrive later.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -19,10 +23,23 @@ use anyhow::{bail, Context, Result};
 use appliance::dp;
 
 const USAGE: &str = "usage: appliance dataplane --config FILE.toml [--check]
+       appliance controlplane --config FILE --udp [--socket PATH] [--metrics ADDR:PORT]
+       appliance show [--socket PATH] COMMAND... [--json]
        appliance check-config FILE
 
   check-config  check an IOS-style configuration (docs/CONFIG.md): errors
                 and warnings with their line numbers; exit 1 on any error
+
+  controlplane  run the control plane (IKEv2, NHRP, FlexVPN) until
+                SIGINT/SIGTERM; --udp: IKE on kernel UDP sockets, no
+                dataplane (the link to the dataplane process is not done);
+                show requests on --socket (default /run/flexvpn/HOSTNAME.sock),
+                Prometheus metrics on --metrics; JSON log lines on stderr
+                (FLEXVPN_LOG=debug|info|warn)
+
+  show          crypto ikev2 sa [detail] | crypto ikev2 client flexvpn |
+                crypto ipsec sa | ip nhrp | ipv6 nhrp | ip route |
+                ipv6 route | interfaces | dataplane | metrics
 
   dataplane   run the poll-mode dataplane process until SIGINT/SIGTERM
     --config FILE   the dataplane configuration (TOML)
@@ -40,6 +57,8 @@ fn real_main() -> Result<()> {
     match args.first().map(String::as_str) {
         Some("dataplane") => dataplane(&args[1..]),
         Some("check-config") => check_config(&args[1..]),
+        Some("controlplane") => controlplane(&args[1..]),
+        Some("show") => show(&args[1..]),
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
             Ok(())
@@ -144,4 +163,126 @@ fn check_config(args: &[String]) -> Result<()> {
             bail!("{path}: the configuration loads but cannot run")
         }
     }
+}
+
+fn default_socket(hostname: &str) -> PathBuf {
+    PathBuf::from(format!("/run/flexvpn/{hostname}.sock"))
+}
+
+fn controlplane(args: &[String]) -> Result<()> {
+    use appliance::cp;
+    use controlplane::flexvpn::{Node, NodePlan};
+    use controlplane::ikev2::{events::CounterSpiAllocator, Endpoint};
+    let mut config = None;
+    let mut udp = false;
+    let mut socket = None;
+    let mut metrics = None;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--config" | "-c" => {
+                config = Some(PathBuf::from(it.next().context("--config needs a file")?))
+            }
+            "--udp" => udp = true,
+            "--socket" => socket = Some(PathBuf::from(it.next().context("--socket needs a path")?)),
+            "--metrics" => {
+                let a = it.next().context("--metrics needs ADDR:PORT")?;
+                metrics = Some(a.parse().with_context(|| format!("--metrics {a}"))?);
+            }
+            other => bail!("unknown argument {other:?}\n{USAGE}"),
+        }
+    }
+    let path = config.with_context(|| format!("--config FILE is required\n{USAGE}"))?;
+    if !udp {
+        bail!("the control plane's link to the dataplane process is not available yet: run it with --udp (IKE on kernel sockets, no forwarding)");
+    }
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let parsed = controlplane::config::parse(&text);
+    let logger = cp::log::Logger::stderr("controlplane");
+    for d in &parsed.diagnostics {
+        logger.warn("config", &format!("{}: {d}", path.display()));
+    }
+    let cfg = parsed
+        .config
+        .with_context(|| format!("{}: the configuration has errors", path.display()))?;
+    let plan =
+        NodePlan::from_config(&cfg).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let logger = cp::log::Logger::stderr(&plan.hostname);
+    for w in &plan.warnings {
+        logger.warn("config", w);
+    }
+    if let controlplane::flexvpn::AuthPlan::Certificates { trustpoint, .. } = &plan.auth {
+        bail!("certificate authentication (trustpoint {trustpoint}) is not wired into the control plane yet: use pre-shared keys");
+    }
+    // Our underlay addresses: interfaces and tunnel sources.
+    let mut addrs: Vec<std::net::IpAddr> = plan
+        .interfaces
+        .iter()
+        .filter(|i| !i.loopback)
+        .flat_map(|i| i.addresses.iter().map(|(a, _)| *a))
+        .collect();
+    for t in &plan.tunnels {
+        if !addrs.contains(&t.source) {
+            addrs.push(t.source);
+        }
+    }
+    let (mut link, failed) = cp::udp::UdpLink::bind_some(&addrs, plan.ike.ports)
+        .with_context(|| format!("binding IKE ports on {addrs:?}"))?;
+    for (a, e) in failed {
+        logger.warn("ike", &format!("not listening on {a}: {e}"));
+    }
+    let socket = socket.unwrap_or_else(|| default_socket(&plan.hostname));
+    let ep = Endpoint::new(plan.ike.clone(), Box::new(CounterSpiAllocator::new(0x1000)))
+        .map_err(|e| anyhow::anyhow!("IKEv2: {e:?}"))?;
+    let node = Node::new(plan, ep);
+    let stop = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register_conditional_shutdown(sig, 1, Arc::clone(&stop))
+            .context("signal handler")?;
+        signal_hook::flag::register(sig, Arc::clone(&stop)).context("signal handler")?;
+    }
+    cp::run(
+        node,
+        &mut link,
+        &cp::Options { socket, metrics },
+        &stop,
+        &logger,
+    )
+}
+
+fn show(args: &[String]) -> Result<()> {
+    let mut socket = None;
+    let mut words = Vec::new();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--socket" => socket = Some(PathBuf::from(it.next().context("--socket needs a path")?)),
+            _ => words.push(a.clone()),
+        }
+    }
+    let socket = match socket {
+        Some(s) => s,
+        None => {
+            // The one control plane running here.
+            let found: Vec<PathBuf> = std::fs::read_dir("/run/flexvpn")
+                .map(|d| {
+                    d.filter_map(|e| e.ok().map(|e| e.path()))
+                        .filter(|p| p.extension().is_some_and(|x| x == "sock"))
+                        .collect()
+                })
+                .unwrap_or_default();
+            match found.as_slice() {
+                [one] => one.clone(),
+                [] => bail!("no control plane socket in /run/flexvpn; give --socket PATH"),
+                _ => bail!("several control planes run here ({found:?}); give --socket PATH"),
+            }
+        }
+    };
+    let out = appliance::cp::request(&socket, &words)?;
+    print!("{out}");
+    if out.starts_with('%') {
+        std::process::exit(1);
+    }
+    Ok(())
 }

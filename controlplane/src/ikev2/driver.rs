@@ -27,8 +27,44 @@ use std::time::{Duration, Instant};
 use super::endpoint::Endpoint;
 use super::events::Event;
 
+type Datagram = Received;
+
 /// A received datagram: (local address, remote address, payload).
-type Datagram = (SocketAddr, SocketAddr, Vec<u8>);
+pub type Received = (SocketAddr, SocketAddr, Vec<u8>);
+
+/// A thread that reads `s` (polling `stop` every 100 ms) and sends what
+/// arrives, with the socket's own address, into `tx`.
+///
+/// # Errors
+///
+/// The socket cannot be cloned or configured.
+pub fn spawn_reader(
+    s: &UdpSocket,
+    tx: mpsc::Sender<Received>,
+    stop: Arc<AtomicBool>,
+) -> io::Result<JoinHandle<()>> {
+    let local = s.local_addr()?;
+    let r = s.try_clone()?;
+    r.set_read_timeout(Some(Duration::from_millis(100)))?;
+    Ok(std::thread::spawn(move || {
+        let mut buf = vec![0u8; 65536];
+        while !stop.load(Ordering::Relaxed) {
+            match r.recv_from(&mut buf) {
+                Ok((n, from)) => {
+                    if tx.send((local, from, buf[..n].to_vec())).is_err() {
+                        return;
+                    }
+                }
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                    ) => {}
+                Err(_) => std::thread::sleep(Duration::from_millis(10)),
+            }
+        }
+    }))
+}
 
 /// The endpoint on real UDP sockets.
 #[derive(Debug)]
@@ -60,28 +96,7 @@ impl UdpDriver {
             for port in [ike, natt] {
                 let s = UdpSocket::bind(SocketAddr::new(ip, port))?;
                 let local = s.local_addr()?;
-                let r = s.try_clone()?;
-                r.set_read_timeout(Some(Duration::from_millis(100)))?;
-                let tx = tx.clone();
-                let stop = stop.clone();
-                readers.push(std::thread::spawn(move || {
-                    let mut buf = vec![0u8; 65536];
-                    while !stop.load(Ordering::Relaxed) {
-                        match r.recv_from(&mut buf) {
-                            Ok((n, from)) => {
-                                if tx.send((local, from, buf[..n].to_vec())).is_err() {
-                                    return;
-                                }
-                            }
-                            Err(e)
-                                if matches!(
-                                    e.kind(),
-                                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                                ) => {}
-                            Err(_) => std::thread::sleep(Duration::from_millis(10)),
-                        }
-                    }
-                }));
+                readers.push(spawn_reader(&s, tx.clone(), Arc::clone(&stop))?);
                 sockets.insert(local, s);
             }
         }
