@@ -3,6 +3,8 @@
 //! - [`cp`]: the control-plane process (`appliance controlplane`): the
 //!   FlexVPN node, `show` on a Unix socket, metrics, structured logs.
 //! - [`dp`]: the poll-mode dataplane process (`appliance dataplane`).
+//! - [`ios`]: the dataplane process's configuration derived from the
+//!   IOS-style one.
 //! - [`metrics`]: Prometheus exposition of control-plane and dataplane
 //!   counters, and the `/metrics` HTTP endpoint.
 //!
@@ -11,4 +13,5 @@
 
 pub mod cp;
 pub mod dp;
+pub mod ios;
 pub mod metrics;
