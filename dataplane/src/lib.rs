@@ -22,6 +22,7 @@ pub mod fib;
 pub mod fuzzing;
 pub mod neighbor;
 pub mod pipeline;
+pub mod redirect;
 pub mod sa_table;
 pub mod tunnel;
 pub mod wire;
