@@ -12,6 +12,7 @@
 //! `show` commands arrive with later issues.
 
 pub mod cp;
+pub mod demo;
 pub mod dp;
 pub mod ios;
 pub mod metrics;
