@@ -6,6 +6,7 @@
 //! installs them, and a test that cannot find them fails with a message
 //! saying so rather than passing silently.
 
+pub mod charon;
 pub mod fixture;
 
 use std::path::{Path, PathBuf};
