@@ -5,6 +5,7 @@
 //! - [`dp`]: the poll-mode dataplane process (`appliance dataplane`).
 //! - [`ios`]: the dataplane process's configuration derived from the
 //!   IOS-style one.
+//! - [`run`]: the supervisor of the two processes (`appliance run`).
 //! - [`metrics`]: Prometheus exposition of control-plane and dataplane
 //!   counters, and the `/metrics` HTTP endpoint.
 //!
@@ -16,3 +17,4 @@ pub mod demo;
 pub mod dp;
 pub mod ios;
 pub mod metrics;
+pub mod run;
