@@ -12,6 +12,7 @@
 //! | [`port`] | ethdev configuration, RSS, start/stop, stats, burst I/O |
 //! | [`lcore`] | lcores, `rte_eal_remote_launch`, TSC |
 //! | [`ring`] | `rte_ring` of mbufs, split into producer and consumer |
+//! | [`shm`] | shared memory between the processes: SPSC rings of messages (not DPDK) |
 //! | [`sys`] | the raw bindings |
 //!
 //! EAL can be initialised once per process: tests that start it each run
@@ -25,6 +26,7 @@ pub mod mbuf;
 pub mod mempool;
 pub mod port;
 pub mod ring;
+pub mod shm;
 pub mod sys;
 
 pub use eal::{Eal, EalBuilder};
