@@ -16,6 +16,7 @@
 pub mod buffer;
 pub mod counters;
 pub mod crypto;
+pub mod ctl;
 pub mod esp;
 pub mod fib;
 #[doc(hidden)]
