@@ -22,7 +22,7 @@ use std::sync::Arc;
 use anyhow::{bail, Context, Result};
 use appliance::dp;
 
-const USAGE: &str = "usage: appliance dataplane --config FILE.toml [--check]
+const USAGE: &str = "usage: appliance dataplane --config FILE.toml [--shm NAME] [--check]
        appliance controlplane --config FILE --udp [--socket PATH] [--metrics ADDR:PORT]
        appliance show [--socket PATH] COMMAND... [--json]
        appliance check-config FILE
@@ -43,6 +43,8 @@ const USAGE: &str = "usage: appliance dataplane --config FILE.toml [--check]
 
   dataplane   run the poll-mode dataplane process until SIGINT/SIGTERM
     --config FILE   the dataplane configuration (TOML)
+    --shm NAME      create the shared memory /dev/shm/NAME for the control
+                    plane (or [control] shm = NAME in the file)
     --check         only parse and check the configuration";
 
 fn main() {
@@ -71,6 +73,7 @@ fn real_main() -> Result<()> {
 fn dataplane(args: &[String]) -> Result<()> {
     let mut config = None;
     let mut check = false;
+    let mut shm = None;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
@@ -78,13 +81,17 @@ fn dataplane(args: &[String]) -> Result<()> {
                 config = Some(PathBuf::from(it.next().context("--config needs a file")?))
             }
             "--check" => check = true,
+            "--shm" => shm = Some(it.next().context("--shm needs a name")?.clone()),
             other => bail!("unknown argument {other:?}\n{USAGE}"),
         }
     }
     let path = config.with_context(|| format!("--config FILE is required\n{USAGE}"))?;
-    let plan = dp::config::Config::load(&path)?
+    let mut plan = dp::config::Config::load(&path)?
         .plan()
         .with_context(|| format!("in {}", path.display()))?;
+    if shm.is_some() {
+        plan.control_shm = shm;
+    }
     if check {
         println!("{}: ok", path.display());
         return Ok(());

@@ -54,8 +54,10 @@ pub enum Punt {
     Arp,
     /// IPv6 neighbour discovery; the buffer holds the Ethernet frame.
     NeighborDiscovery,
-    /// IKE on UDP 500 or 4500; the buffer holds the IP packet (for 4500 with
-    /// the non-ESP marker still in place).
+    /// IKE on UDP 500 or 4500; the buffer holds the IP packet (IP header,
+    /// UDP header, IKE message; for 4500 with the non-ESP marker still in
+    /// place). The IP header is as received, except the length trimmed to
+    /// the UDP datagram's.
     Ike,
     /// NHRP received through a tunnel; the buffer holds the NHRP packet.
     Nhrp {
@@ -343,7 +345,7 @@ impl<'s> Ctx<'s, '_> {
                     return Err(DropReason::NotForUs);
                 }
                 buf.adj(hlen);
-                self.local_in(buf, protocol, c)
+                self.local_in(buf, protocol, hlen, c)
             }
             Some(nh) => {
                 let ttl = {
@@ -377,7 +379,7 @@ impl<'s> Ctx<'s, '_> {
                     return Err(DropReason::NotForUs);
                 }
                 buf.adj(upper_off);
-                self.local_in(buf, upper, c)
+                self.local_in(buf, upper, upper_off, c)
             }
             Some(nh) => {
                 let hop = {
@@ -394,13 +396,24 @@ impl<'s> Ctx<'s, '_> {
     }
 
     /// A packet for one of our addresses; `buf` holds the transport payload
-    /// (what follows the IP header).
+    /// (what follows the `ip_hlen` bytes of IP header, which are still in
+    /// front of it).
     fn local_in<B: PacketBuf>(
         &self,
         buf: &mut B,
         protocol: IpProtocol,
+        ip_hlen: usize,
         c: &mut Acc<'_, 's>,
     ) -> Result<Verdict<'s>, DropReason> {
+        // IKE goes to the control plane as the IP packet: it needs the
+        // addresses. The header is still in front of the payload.
+        let ike = |buf: &mut B| {
+            if buf.prepend(ip_hlen) {
+                Ok(Verdict::Done(Action::Punt(Punt::Ike)))
+            } else {
+                Err(DropReason::NoRoom)
+            }
+        };
         match protocol {
             IpProtocol::ESP => self.esp_in(buf, c),
             IpProtocol::UDP => {
@@ -412,12 +425,10 @@ impl<'s> Ctx<'s, '_> {
                 // Bytes past the UDP length are not part of the datagram.
                 buf.trim(buf.len() - udp_len);
                 match dst_port {
-                    wire::udp_encap::IKE_PORT => Ok(Verdict::Done(Action::Punt(Punt::Ike))),
+                    wire::udp_encap::IKE_PORT => ike(buf),
                     wire::udp_encap::NAT_T_PORT => {
                         match wire::udp_encap::classify(&buf.data()[payload_off..])? {
-                            wire::udp_encap::UdpEncap::Ike => {
-                                Ok(Verdict::Done(Action::Punt(Punt::Ike)))
-                            }
+                            wire::udp_encap::UdpEncap::Ike => ike(buf),
                             wire::udp_encap::UdpEncap::NatKeepalive => {
                                 Ok(Verdict::Done(Action::Consumed))
                             }

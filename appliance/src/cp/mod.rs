@@ -20,6 +20,7 @@
 //! - The shared-memory rings to the dataplane process (later).
 
 pub mod log;
+pub mod shm;
 pub mod show;
 pub mod udp;
 

@@ -110,6 +110,17 @@ pub struct Config {
     /// ARP/ND timers.
     #[serde(default)]
     pub arp: ArpConfig,
+    /// The link to the control-plane process.
+    pub control: Option<ControlConfig>,
+}
+
+/// The control-plane link.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ControlConfig {
+    /// Name of the shared-memory region in `/dev/shm` the dataplane
+    /// creates and the control plane opens.
+    pub shm: String,
 }
 
 fn default_workers() -> u16 {
@@ -535,6 +546,8 @@ pub struct Plan {
     pub tunnels: Vec<TunnelPlan>,
     /// Neighbour timers.
     pub arp: dataplane::neighbor::Config,
+    /// The shared-memory region for the control plane, if any.
+    pub control_shm: Option<String>,
 }
 
 impl Config {
@@ -841,6 +854,7 @@ impl Config {
             routes,
             tunnels,
             arp,
+            control_shm: self.control.as_ref().map(|c| c.shm.clone()),
         })
     }
 }

@@ -27,6 +27,7 @@
 //! ports and cleans EAL up.
 
 pub mod config;
+pub mod control;
 pub mod idle;
 pub mod meta;
 pub mod routes;
@@ -58,8 +59,11 @@ use worker::{run_worker, WorkerCtx};
 const RING_SIZE: u32 = 1024;
 /// SA table size (2^16 inbound SAs).
 const SA_INDEX_BITS: u32 = 16;
-/// Tunnel table size (ids 0 to 1023).
-const TUNNEL_INDEX_BITS: u32 = 10;
+/// Tunnel table size: ids 0 to 2^17 - 1 (static tunnels of the TOML file
+/// use 0 to 1023; the control plane's Virtual-Access interfaces the rest).
+const TUNNEL_INDEX_BITS: u32 = 17;
+/// Largest tunnel id the control plane may use.
+pub const MAX_CONTROL_TUNNEL_ID: u32 = (1 << TUNNEL_INDEX_BITS) - 1;
 
 /// What a run ends with.
 #[derive(Debug, Clone)]
@@ -363,10 +367,22 @@ pub fn run(plan: &Plan, stop: Arc<AtomicBool>, log: &mut dyn Write) -> Result<Re
     }
 
     let started = Instant::now();
+    let control = match &plan.control_shm {
+        Some(name) => match control::Control::create(name) {
+            Ok(c) => Some(c),
+            Err(e) => {
+                launch_error.get_or_insert(e);
+                None
+            }
+        },
+        None => None,
+    };
     let mut service = Service::new(
         plan.arp.clone(),
         addrs,
         routes,
+        (sas, tunnels),
+        control,
         pool.clone(),
         punt_rx,
         inject_tx,
@@ -374,8 +390,11 @@ pub fn run(plan: &Plan, stop: Arc<AtomicBool>, log: &mut dyn Write) -> Result<Re
     if launch_error.is_none() {
         let _ = writeln!(
             log,
-            "dataplane: running: {w} worker(s) on lcore(s) {lcores:?}, main lcore {}, ports: {}",
+            "dataplane: running: {w} worker(s) on lcore(s) {lcores:?}, main lcore {}, control: {}, ports: {}",
             eal.main_lcore(),
+            service
+                .control()
+                .map_or_else(|| "none".to_string(), |c| format!("shm {}", c.name())),
             plan.ports
                 .iter()
                 .zip(&infos)
@@ -465,7 +484,6 @@ pub fn run(plan: &Plan, stop: Arc<AtomicBool>, log: &mut dyn Write) -> Result<Re
         drop(port);
     }
     drop(tables);
-    drop((sas, tunnels));
     drop(pool);
     drop(eal);
     if let Some(e) = launch_error.or(panicked) {

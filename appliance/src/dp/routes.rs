@@ -13,7 +13,7 @@
 //!   stay on the workers, but only where the FIB would otherwise glean on
 //!   that port: a neighbour never overrides a configured route.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 
 use anyhow::{anyhow, Result};
@@ -39,7 +39,19 @@ pub struct Routes {
     gateways: Vec<Gateway>,
     /// Host routes installed for resolved neighbours.
     learned: HashMap<IpAddr, (u16, [u8; 6])>,
+    /// Prefixes the configuration put there (ports, static routes).
+    owned: HashSet<(IpAddr, u8)>,
+    /// Routes the control plane installed.
+    control: HashMap<(IpAddr, u8), (IpPrefix, NextHop)>,
     dirty: bool,
+}
+
+/// The (address, length) key of a prefix.
+pub fn key(p: IpPrefix) -> (IpAddr, u8) {
+    match p {
+        IpPrefix::V4(p) => (IpAddr::from(p.addr()), p.len()),
+        IpPrefix::V6(p) => (IpAddr::from(p.addr()), p.len()),
+    }
 }
 
 fn insert(fib: &mut Fib, p: IpPrefix, nh: NextHop) -> Result<()> {
@@ -141,10 +153,33 @@ impl Routes {
             }
         }
         fib.publish();
+        let mut owned = HashSet::new();
+        for p in &plan.ports {
+            for &(a, len) in &p.v4 {
+                if let Ok(n) = Ipv4Prefix::new(a.octets(), len) {
+                    owned.insert(key(IpPrefix::V4(n)));
+                }
+                owned.insert(key(IpPrefix::host(IpAddr::V4(a))));
+            }
+            for &(a, len) in &p.v6 {
+                if let Ok(n) = Ipv6Prefix::new(a.octets(), len) {
+                    owned.insert(key(IpPrefix::V6(n)));
+                }
+                owned.insert(key(IpPrefix::host(IpAddr::V6(a))));
+            }
+        }
+        for r in &plan.routes {
+            owned.insert(key(r.prefix));
+        }
+        for n in &plan.neighbors {
+            owned.insert(key(IpPrefix::host(n.ip)));
+        }
         Ok(Self {
             fib,
             gateways,
             learned: HashMap::new(),
+            owned,
+            control: HashMap::new(),
             dirty: false,
         })
     }
@@ -219,6 +254,57 @@ impl Routes {
         }
         self.dirty |= removed > 0;
         removed
+    }
+
+    /// Installs or replaces a route of the control plane (into a tunnel, to
+    /// us, or dropped). Publish to make it visible.
+    ///
+    /// # Errors
+    ///
+    /// The prefix belongs to the configuration (a port's address or
+    /// subnet, a static route) or to a resolved neighbour: the control
+    /// plane does not override those.
+    pub fn set_control(&mut self, p: IpPrefix, nh: NextHop) -> Result<()> {
+        let k = key(p);
+        if self.owned.contains(&k) {
+            return Err(anyhow!("route {p}: the dataplane's configuration owns it"));
+        }
+        if k.1 == if k.0.is_ipv4() { 32 } else { 128 } && self.learned.contains_key(&k.0) {
+            return Err(anyhow!("route {p}: a resolved neighbour's host route"));
+        }
+        insert(&mut self.fib, p, nh)?;
+        self.control.insert(k, (p, nh));
+        self.dirty = true;
+        Ok(())
+    }
+
+    /// Removes a route of the control plane; false if it has none there.
+    pub fn delete_control(&mut self, p: IpPrefix) -> bool {
+        if self.control.remove(&key(p)).is_none() {
+            return false;
+        }
+        remove(&mut self.fib, p);
+        self.dirty = true;
+        true
+    }
+
+    /// Removes every control-plane route into `tunnel`; how many.
+    pub fn delete_control_into(&mut self, tunnel: u32) -> usize {
+        let gone: Vec<IpPrefix> = self
+            .control
+            .values()
+            .filter(|(_, nh)| *nh == NextHop::Tunnel(tunnel))
+            .map(|(p, _)| *p)
+            .collect();
+        for p in &gone {
+            self.delete_control(*p);
+        }
+        gone.len()
+    }
+
+    /// The control plane's routes.
+    pub fn control_routes(&self) -> impl Iterator<Item = (IpPrefix, NextHop)> + '_ {
+        self.control.values().copied()
     }
 
     /// Makes the changes visible to the workers.

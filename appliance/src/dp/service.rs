@@ -5,18 +5,27 @@
 //! virtual devices, such as `net_pcap` with one `tx_pcap`, have a single
 //! transmit queue: handing frames to a worker needs no extra queue).
 //!
-//! IKE and NHRP punts are counted and freed until the control plane
-//! exists; that is said once in the log.
+//! With a control-plane link ([`Control`]) the service also applies the
+//! control plane's commands to the tables (it owns their writers), sends
+//! it IKE and NHRP punts, and transmits what it injects: IP packets routed
+//! by the FIB (IKE), and NHRP packets encapsulated into a tunnel. Without
+//! one, IKE and NHRP punts are counted and freed; that is said once in the
+//! log.
 
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use dataplane::buffer::PacketBuf;
+use dataplane::ctl::{InjectVia, PuntReason};
+use dataplane::fib::NextHop;
 use dataplane::neighbor::{DropCause, Neighbors, Output, PortAddrs};
 use dataplane::pipeline::Punt;
+use dataplane::sa_table::{SaTable, TunnelTable};
+use dataplane::tunnel::{InboundSa, InnerProto, Tunnel};
 use dataplane::BURST_MAX;
 use ffi::{Mbuf, MbufBurst, Mempool, RingConsumer, RingProducer};
 
+use super::control::{Control, Inject, Tables};
 use super::meta::{self, Meta};
 use super::routes::Routes;
 use super::stats::MainStats;
@@ -34,6 +43,10 @@ pub const HELD_MAX: usize = 2048;
 pub struct Service {
     neighbors: Neighbors<Mbuf>,
     routes: Routes,
+    sas: SaTable<InboundSa>,
+    tunnels: TunnelTable<Tunnel>,
+    control: Option<Control>,
+    injects: Vec<Inject>,
     macs: Vec<[u8; 6]>,
     pool: Mempool,
     punts: Vec<RingConsumer>,
@@ -51,10 +64,13 @@ pub struct Service {
 
 impl Service {
     /// A service over these ports (addresses and MACs by port index).
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         neighbor_cfg: dataplane::neighbor::Config,
         ports: Vec<PortAddrs>,
         routes: Routes,
+        tables: (SaTable<InboundSa>, TunnelTable<Tunnel>),
+        control: Option<Control>,
         pool: Mempool,
         punts: Vec<RingConsumer>,
         inject: RingProducer,
@@ -63,6 +79,10 @@ impl Service {
         Self {
             neighbors: Neighbors::new(neighbor_cfg, ports),
             routes,
+            sas: tables.0,
+            tunnels: tables.1,
+            control,
+            injects: Vec::new(),
             macs,
             pool,
             punts,
@@ -82,10 +102,28 @@ impl Service {
         self.neighbors.counters()
     }
 
-    /// One round: punts, timers, outputs. Returns the work done (0 when
-    /// idle).
+    /// The control-plane link, if any.
+    pub fn control(&self) -> Option<&Control> {
+        self.control.as_ref()
+    }
+
+    /// One round: punts, commands, timers, outputs. Returns the work done
+    /// (0 when idle).
     pub fn poll(&mut self, now: Instant) -> usize {
         let mut work = 0;
+        if let Some(c) = &mut self.control {
+            work += c.poll(
+                &mut Tables {
+                    sas: &mut self.sas,
+                    tunnels: &mut self.tunnels,
+                    routes: &mut self.routes,
+                },
+                &mut self.injects,
+            );
+        }
+        for i in std::mem::take(&mut self.injects) {
+            self.inject(now, i);
+        }
         for i in 0..self.punts.len() {
             let n = self.punts[i].dequeue(&mut self.burst);
             work += n;
@@ -136,6 +174,14 @@ impl Service {
                 self.neighbors.resolve(now, port, next_hop, m);
             }
             Punt::Ike => {
+                if let Some(c) = &mut self.control {
+                    if c.punt(PuntReason::Ike, rx_port, u32::MAX, m.data()) {
+                        self.stats.ike_punted += 1;
+                    } else {
+                        self.stats.ike_dropped += 1;
+                    }
+                    return;
+                }
                 self.stats.ike_dropped += 1;
                 if !std::mem::replace(&mut self.said_ike, true) {
                     eprintln!(
@@ -144,6 +190,14 @@ impl Service {
                 }
             }
             Punt::Nhrp { tunnel } => {
+                if let Some(c) = &mut self.control {
+                    if c.punt(PuntReason::Nhrp, rx_port, tunnel, m.data()) {
+                        self.stats.nhrp_punted += 1;
+                    } else {
+                        self.stats.nhrp_dropped += 1;
+                    }
+                    return;
+                }
                 self.stats.nhrp_dropped += 1;
                 if !std::mem::replace(&mut self.said_nhrp, true) {
                     eprintln!(
@@ -151,6 +205,69 @@ impl Service {
                     );
                 }
             }
+        }
+    }
+
+    /// Sends a packet the control plane injected: an IP packet routed by
+    /// the FIB, or an NHRP packet into a tunnel (GRE, ESP, outer header),
+    /// then out of the port toward the next hop (held for ARP/ND if its
+    /// MAC is not known yet).
+    fn inject(&mut self, now: Instant, i: Inject) {
+        let Some(mut m) = self.pool.alloc() else {
+            self.stats.inject_dropped += 1;
+            return;
+        };
+        if !m.set_data(&i.packet) {
+            self.stats.inject_dropped += 1;
+            return;
+        }
+        if let InjectVia::Tunnel(id) = i.via {
+            let Some(t) = self.tunnels.get(id).cloned() else {
+                self.stats.inject_dropped += 1;
+                return;
+            };
+            if t.encapsulate(&mut m, InnerProto::Nhrp).is_err() {
+                self.stats.inject_dropped += 1;
+                return;
+            }
+        }
+        // `m` holds an IP packet (the injected one, or the tunnel's outer
+        // packet): route its destination.
+        let dst = match m.data().first().map(|b| b >> 4) {
+            Some(4) if m.len() >= 20 => {
+                let d = &m.data()[16..20];
+                IpAddr::from([d[0], d[1], d[2], d[3]])
+            }
+            Some(6) if m.len() >= 40 => {
+                let mut a = [0u8; 16];
+                a.copy_from_slice(&m.data()[24..40]);
+                IpAddr::from(a)
+            }
+            _ => {
+                self.stats.inject_dropped += 1;
+                return;
+            }
+        };
+        match self.routes.lookup(dst) {
+            Some(NextHop::Port { port, mac }) => {
+                if self.add_ethernet(port, mac, &mut m) {
+                    self.stats.injected += 1;
+                    self.queue(port, m);
+                } else {
+                    self.stats.inject_dropped += 1;
+                }
+            }
+            Some(NextHop::Glean { port }) => {
+                if self.held >= HELD_MAX {
+                    self.stats.held_budget_full += 1;
+                    self.stats.inject_dropped += 1;
+                    return;
+                }
+                self.held += 1;
+                self.stats.injected += 1;
+                self.neighbors.resolve(now, port, dst, m);
+            }
+            _ => self.stats.inject_dropped += 1,
         }
     }
 

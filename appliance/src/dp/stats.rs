@@ -183,6 +183,16 @@ pub struct MainStats {
     pub ike_dropped: u64,
     /// NHRP packets dropped: no control plane yet.
     pub nhrp_dropped: u64,
+    /// IKE packets handed to the control plane.
+    pub ike_punted: u64,
+    /// NHRP packets handed to the control plane.
+    pub nhrp_punted: u64,
+    /// Packets the control plane injected and that were sent (or held
+    /// for neighbour resolution).
+    pub injected: u64,
+    /// Injected packets dropped: no route, no tunnel or SA, bad packet,
+    /// no mbuf.
+    pub inject_dropped: u64,
     /// Frames queued for a worker to send (ARP/ND and released packets).
     pub tx_queued: u64,
     /// Frames dropped because the ring to the worker was full.
@@ -286,6 +296,10 @@ pub fn main_line(m: &MainStats, n: &dataplane::neighbor::Counters) -> String {
             ("resolve", m.resolve),
             ("ike_dropped", m.ike_dropped),
             ("nhrp_dropped", m.nhrp_dropped),
+            ("ike_punted", m.ike_punted),
+            ("nhrp_punted", m.nhrp_punted),
+            ("injected", m.injected),
+            ("inject_dropped", m.inject_dropped),
             ("tx_queued", m.tx_queued),
             ("tx_ring_full", m.tx_ring_full),
             ("tx_no_mbuf", m.tx_no_mbuf),
