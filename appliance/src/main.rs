@@ -6,13 +6,14 @@
 //!   and prints its final counters; a second signal ends it at once.
 //! - `appliance check-config FILE`: checks an IOS-style configuration
 //!   (`docs/CONFIG.md`) without starting anything.
-//! - `appliance controlplane --config FILE --udp`: the control plane
-//!   (IKEv2, NHRP, FlexVPN glue) on kernel UDP sockets, without a
+//! - `appliance controlplane --config FILE --shm NAME`: the control plane
+//!   (IKEv2, NHRP, FlexVPN glue) driving the dataplane process over
+//!   shared memory; `--udp` instead: IKE on kernel UDP sockets, without a
 //!   dataplane (see `appliance::cp`).
 //! - `appliance show WORDS... [--json]`: asks a running control plane.
 //!
-//! The control plane's link to the dataplane process (shared-memory
-//! rings) and `appliance run` arrive later.
+//! `appliance run` (both processes from one configuration) arrives
+//! later.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -23,7 +24,7 @@ use anyhow::{bail, Context, Result};
 use appliance::dp;
 
 const USAGE: &str = "usage: appliance dataplane --config FILE.toml [--shm NAME] [--check]
-       appliance controlplane --config FILE --udp [--socket PATH] [--metrics ADDR:PORT]
+       appliance controlplane --config FILE (--shm NAME [--grace SECS] | --udp) [--socket PATH] [--metrics ADDR:PORT]
        appliance show [--socket PATH] COMMAND... [--json]
        appliance check-config FILE
 
@@ -31,8 +32,11 @@ const USAGE: &str = "usage: appliance dataplane --config FILE.toml [--shm NAME] 
                 and warnings with their line numbers; exit 1 on any error
 
   controlplane  run the control plane (IKEv2, NHRP, FlexVPN) until
-                SIGINT/SIGTERM; --udp: IKE on kernel UDP sockets, no
-                dataplane (the link to the dataplane process is not done);
+                SIGINT/SIGTERM; --shm NAME: through the dataplane process
+                that created /dev/shm/NAME (state it holds from a previous
+                control plane is removed after --grace seconds, 60 by
+                default, unless installed again); --udp: IKE on kernel UDP
+                sockets, no dataplane;
                 show requests on --socket (default /run/flexvpn/HOSTNAME.sock),
                 Prometheus metrics on --metrics; JSON log lines on stderr
                 (FLEXVPN_LOG=debug|info|warn)
@@ -179,9 +183,11 @@ fn default_socket(hostname: &str) -> PathBuf {
 fn controlplane(args: &[String]) -> Result<()> {
     use appliance::cp;
     use controlplane::flexvpn::{Node, NodePlan};
-    use controlplane::ikev2::{events::CounterSpiAllocator, Endpoint};
+    use controlplane::ikev2::{events::CounterSpiAllocator, events::SpiAllocator, Endpoint};
     let mut config = None;
     let mut udp = false;
+    let mut shm = None;
+    let mut grace = 60u64;
     let mut socket = None;
     let mut metrics = None;
     let mut it = args.iter();
@@ -191,6 +197,11 @@ fn controlplane(args: &[String]) -> Result<()> {
                 config = Some(PathBuf::from(it.next().context("--config needs a file")?))
             }
             "--udp" => udp = true,
+            "--shm" => shm = Some(it.next().context("--shm needs a name")?.clone()),
+            "--grace" => {
+                let g = it.next().context("--grace needs seconds")?;
+                grace = g.parse().with_context(|| format!("--grace {g}"))?;
+            }
             "--socket" => socket = Some(PathBuf::from(it.next().context("--socket needs a path")?)),
             "--metrics" => {
                 let a = it.next().context("--metrics needs ADDR:PORT")?;
@@ -200,8 +211,8 @@ fn controlplane(args: &[String]) -> Result<()> {
         }
     }
     let path = config.with_context(|| format!("--config FILE is required\n{USAGE}"))?;
-    if !udp {
-        bail!("the control plane's link to the dataplane process is not available yet: run it with --udp (IKE on kernel sockets, no forwarding)");
+    if udp == shm.is_some() {
+        bail!("give either --shm NAME (the dataplane process's shared memory) or --udp (IKE on kernel sockets, no dataplane)");
     }
     let text =
         std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
@@ -222,6 +233,39 @@ fn controlplane(args: &[String]) -> Result<()> {
     if let controlplane::flexvpn::AuthPlan::Certificates { trustpoint, .. } = &plan.auth {
         bail!("certificate authentication (trustpoint {trustpoint}) is not wired into the control plane yet: use pre-shared keys");
     }
+    let socket = socket.unwrap_or_else(|| default_socket(&plan.hostname));
+    let stop = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register_conditional_shutdown(sig, 1, Arc::clone(&stop))
+            .context("signal handler")?;
+        signal_hook::flag::register(sig, Arc::clone(&stop)).context("signal handler")?;
+    }
+    let opts = cp::Options { socket, metrics };
+    let node = |spis: Box<dyn SpiAllocator>, plan: NodePlan| -> Result<Node> {
+        let ep =
+            Endpoint::new(plan.ike.clone(), spis).map_err(|e| anyhow::anyhow!("IKEv2: {e:?}"))?;
+        Ok(Node::new(plan, ep))
+    };
+    if let Some(name) = shm {
+        // The dataplane's ports: the interfaces `dataplane port` names.
+        let port_addrs: Vec<std::net::IpAddr> = cfg
+            .dataplane_ports
+            .iter()
+            .filter_map(|p| plan.interfaces.iter().find(|i| i.name == p.interface))
+            .flat_map(|i| i.addresses.iter().map(|(a, _)| *a))
+            .collect();
+        let mut link = cp::link::ShmLink::connect(
+            &name,
+            port_addrs,
+            std::time::Duration::from_secs(30),
+            std::time::Duration::from_secs(grace),
+        )
+        .with_context(|| format!("connecting to the dataplane (shared memory {name})"))?;
+        let spis = cp::link::IndexSpiAllocator::new(link.stale_spis());
+        let mut n = node(Box::new(spis), plan)?;
+        n.reserve_tunnel_ids(link.stale_tunnel_ids());
+        return cp::run(n, &mut link, &opts, &stop, &logger);
+    }
     // Our underlay addresses: interfaces and tunnel sources.
     let mut addrs: Vec<std::net::IpAddr> = plan
         .interfaces
@@ -239,23 +283,8 @@ fn controlplane(args: &[String]) -> Result<()> {
     for (a, e) in failed {
         logger.warn("ike", &format!("not listening on {a}: {e}"));
     }
-    let socket = socket.unwrap_or_else(|| default_socket(&plan.hostname));
-    let ep = Endpoint::new(plan.ike.clone(), Box::new(CounterSpiAllocator::new(0x1000)))
-        .map_err(|e| anyhow::anyhow!("IKEv2: {e:?}"))?;
-    let node = Node::new(plan, ep);
-    let stop = Arc::new(AtomicBool::new(false));
-    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        signal_hook::flag::register_conditional_shutdown(sig, 1, Arc::clone(&stop))
-            .context("signal handler")?;
-        signal_hook::flag::register(sig, Arc::clone(&stop)).context("signal handler")?;
-    }
-    cp::run(
-        node,
-        &mut link,
-        &cp::Options { socket, metrics },
-        &stop,
-        &logger,
-    )
+    let n = node(Box::new(CounterSpiAllocator::new(0x1000)), plan)?;
+    cp::run(n, &mut link, &opts, &stop, &logger)
 }
 
 fn show(args: &[String]) -> Result<()> {

@@ -609,6 +609,12 @@ fn test_spoke_to_spoke_shortcut_and_fallback() {
         "spoke2 did not come back\n{}",
         w.dump()
     );
+    // The hub gave spoke2's new Virtual-Access a freed id: ids stay dense.
+    assert!(
+        w.dps[HUB].tunnels.keys().all(|id| *id < 2),
+        "{:?}",
+        w.dps[HUB].tunnels.keys()
+    );
     let redirects = w.nodes[HUB].nhrp().counters().redirects_sent;
     // The redirect suppression for this pair may still run: wait it out.
     w.run_for(Duration::from_secs(10));

@@ -17,9 +17,11 @@
 //!   commands are kept as a model of what the dataplane would hold (for
 //!   `show dataplane`), nothing is forwarded. It runs the control plane on
 //!   its own, for interoperability tests and labs.
-//! - The shared-memory rings to the dataplane process (later).
+//! - [`link::ShmLink`]: the shared-memory rings to the dataplane process.
 
+pub mod link;
 pub mod log;
+pub mod packet;
 pub mod shm;
 pub mod show;
 pub mod udp;
@@ -81,6 +83,15 @@ pub trait Link {
     fn apply(&mut self, c: Command);
     /// `show dataplane`: what the dataplane holds and counts, as text.
     fn describe(&self) -> String;
+    /// Lines for the log since the last call.
+    fn drain_log(&mut self) -> Vec<String> {
+        Vec::new()
+    }
+    /// Tunnel ids no longer held by the dataplane from before this
+    /// control plane (they may be used again).
+    fn released_tunnel_ids(&mut self) -> Vec<TunnelId> {
+        Vec::new()
+    }
 }
 
 /// Settings of the process besides its configuration.
@@ -178,6 +189,13 @@ pub fn run(
                 if handled >= 256 {
                     break;
                 }
+            }
+            for l in link.drain_log() {
+                logger.info("dataplane-link", &l);
+            }
+            let released = link.released_tunnel_ids();
+            if !released.is_empty() {
+                n.release_tunnel_ids(released);
             }
             let now = Instant::now();
             if n.poll_timeout().is_some_and(|t| t <= now) {

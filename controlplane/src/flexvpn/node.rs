@@ -18,7 +18,8 @@
 //! in the order they must be applied (a tunnel before its SAs, an SA
 //! before the NHRP reply that goes through it).
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap, HashMap, HashSet, VecDeque};
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
@@ -165,6 +166,11 @@ pub struct Node {
     pending_shortcuts: HashMap<IkeSaId, (u64, u32)>,
     statics: Vec<StaticState>,
     next_tunnel: TunnelId,
+    /// Virtual-Access ids given back, reused smallest first.
+    free_ids: BinaryHeap<Reverse<TunnelId>>,
+    /// Ids not to hand out (tunnels a previous control plane left in the
+    /// dataplane).
+    reserved: HashSet<TunnelId>,
     next_va: u32,
     out: VecDeque<Output>,
     counters: NodeCounters,
@@ -199,6 +205,8 @@ impl Node {
             pending_shortcuts: HashMap::new(),
             statics,
             next_tunnel,
+            free_ids: BinaryHeap::new(),
+            reserved: HashSet::new(),
             next_va: 1,
             out: VecDeque::new(),
             counters: NodeCounters::default(),
@@ -244,6 +252,38 @@ impl Node {
     #[must_use]
     pub fn tunnel_of(&self, ike_sa: IkeSaId) -> Option<TunnelId> {
         self.by_ike.get(&ike_sa).copied()
+    }
+
+    /// Keeps `ids` from being given to Virtual-Access interfaces (the
+    /// dataplane still holds tunnels with them) until
+    /// [`Node::release_tunnel_ids`].
+    pub fn reserve_tunnel_ids(&mut self, ids: impl IntoIterator<Item = TunnelId>) {
+        self.reserved.extend(ids);
+    }
+
+    /// Makes reserved ids available again.
+    pub fn release_tunnel_ids(&mut self, ids: impl IntoIterator<Item = TunnelId>) {
+        for id in ids {
+            if self.reserved.remove(&id) && id < self.next_tunnel && !self.tunnels.contains_key(&id)
+            {
+                self.free_ids.push(Reverse(id));
+            }
+        }
+    }
+
+    fn alloc_tunnel_id(&mut self) -> TunnelId {
+        while let Some(Reverse(id)) = self.free_ids.pop() {
+            if !self.reserved.contains(&id) && !self.tunnels.contains_key(&id) {
+                return id;
+            }
+        }
+        loop {
+            let id = self.next_tunnel;
+            self.next_tunnel = self.next_tunnel.wrapping_add(1);
+            if !self.reserved.contains(&id) && !self.tunnels.contains_key(&id) {
+                return id;
+            }
+        }
     }
 
     /// Installs interface and static routes and initiates the static
@@ -641,8 +681,7 @@ impl Node {
                         .or_else(|| self.unnumbered_address(n, true)),
                     _ => None,
                 };
-                let id = self.next_tunnel;
-                self.next_tunnel = self.next_tunnel.wrapping_add(1);
+                let id = self.alloc_tunnel_id();
                 let n = self.next_va;
                 self.next_va += 1;
                 self.counters.virtual_access_created += 1;
@@ -727,6 +766,7 @@ impl Node {
         }
         if let Kind::VirtualAccess(_) = t.kind {
             self.counters.virtual_access_removed += 1;
+            self.free_ids.push(Reverse(id));
             if let Some(a) = t.spec.address {
                 // Unnumbered addresses stay while their interface has them.
                 let still = self.tunnels.values().any(|o| o.spec.address == Some(a))
