@@ -326,7 +326,8 @@ impl ShmLink {
             }
             Msg::Ack { code, text, .. } if code != 0 => {
                 self.stats.refused += 1;
-                self.log.push(format!("the dataplane refused a command: {text}"));
+                self.log
+                    .push(format!("the dataplane refused a command: {text}"));
             }
             _ => {}
         }
@@ -395,7 +396,10 @@ impl Link for ShmLink {
             }
             Command::SaInstall { tunnel, sa } => {
                 let Some(a) = alg(sa.encr) else {
-                    self.log.push(format!("SA {:#x}: {:?} is not an AEAD the dataplane has", sa.inbound_spi, sa.encr));
+                    self.log.push(format!(
+                        "SA {:#x}: {:?} is not an AEAD the dataplane has",
+                        sa.inbound_spi, sa.encr
+                    ));
                     return;
                 };
                 self.set_sas.insert(sa.inbound_spi);

@@ -104,7 +104,11 @@ pub fn parse_udp(p: &[u8]) -> Option<(SocketAddr, SocketAddr, &[u8])> {
         return None;
     }
     let payload = rest.get(8..len)?;
-    Some((SocketAddr::new(src, sport), SocketAddr::new(dst, dport), payload))
+    Some((
+        SocketAddr::new(src, sport),
+        SocketAddr::new(dst, dport),
+        payload,
+    ))
 }
 
 #[cfg(test)]
@@ -123,7 +127,11 @@ mod tests {
             assert_eq!((s2, d2, pl), (s, d, &b"payload!x"[..]));
             // The UDP checksum verifies: the sum over pseudo-header and
             // datagram is all ones.
-            let (hl, src, dst) = if s.is_ipv4() { (20, 12..16, 16..20) } else { (40, 8..24, 24..40) };
+            let (hl, src, dst) = if s.is_ipv4() {
+                (20, 12..16, 16..20)
+            } else {
+                (40, 8..24, 24..40)
+            };
             let mut sum = 0u32;
             add(&mut sum, &p[src]);
             add(&mut sum, &p[dst]);
@@ -136,7 +144,12 @@ mod tests {
                 assert_eq!(fold(h), 0);
             }
         }
-        assert!(udp("10.0.0.1:1".parse().unwrap(), "[::1]:1".parse().unwrap(), b"").is_none());
+        assert!(udp(
+            "10.0.0.1:1".parse().unwrap(),
+            "[::1]:1".parse().unwrap(),
+            b""
+        )
+        .is_none());
         assert!(parse_udp(&[0x45; 10]).is_none());
         assert!(parse_udp(&[]).is_none());
     }

@@ -1,0 +1,321 @@
+//! The source document's scenario, running: the [`Topology`], and in each
+//! appliance namespace a dataplane process (`net_af_packet` on its veth
+//! ends, no hugepages) and a control-plane process attached to it over
+//! shared memory, configured from the seed configurations with pre-shared
+//! keys and `dataplane` statements added. Used by `appliance demo` and by
+//! the end-to-end tests.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+
+use super::topology::{Topology, APPLIANCES};
+
+/// The seed configurations, as the source document gives them.
+pub const SEEDS: [(&str, &str); 3] = [
+    (
+        "hub",
+        include_str!("../../../controlplane/tests/configs/static-hub.conf"),
+    ),
+    (
+        "spoke1",
+        include_str!("../../../controlplane/tests/configs/static-spoke1.conf"),
+    ),
+    (
+        "spoke2",
+        include_str!("../../../controlplane/tests/configs/static-spoke2.conf"),
+    ),
+];
+
+/// The pre-shared key of the scenario.
+pub const PSK: &str = "flexvpn-demo-key";
+
+/// A seed configuration made runnable here: pre-shared keys instead of
+/// the certificates it references, DPD every few seconds, the ports and
+/// EAL options of the dataplane.
+#[must_use]
+pub fn config_for(node: usize) -> String {
+    let (_, seed) = SEEDS[node];
+    let mut t = seed
+        .replace(
+            "authentication local rsa-sig",
+            "authentication local pre-share",
+        )
+        .replace(
+            "authentication remote rsa-sig",
+            "authentication remote pre-share",
+        )
+        .replace("pki trustpoint CA", "keyring local demo\n dpd 5 2 periodic")
+        .replace(
+            "aaa authorization group cert list default default",
+            "aaa authorization group psk list default default",
+        );
+    t.push_str(&format!(
+        "!\ncrypto ikev2 keyring demo\n peer any\n  address 0.0.0.0 0.0.0.0\n  pre-shared-key {PSK}\n!\n"
+    ));
+    t.push_str("dataplane port Ethernet0/0 device net_af_packet0,iface=eth0\n");
+    if node > 0 {
+        t.push_str("dataplane port Ethernet1/0 device net_af_packet1,iface=eth1\n");
+    }
+    t.push_str("dataplane cores 0-1\ndataplane eal --no-huge -m 256 --no-shconf\n");
+    t
+}
+
+/// One appliance's two processes.
+#[derive(Debug)]
+pub struct Appliance {
+    /// Name (hub, spoke1, spoke2).
+    pub name: &'static str,
+    /// Its namespace.
+    pub ns: String,
+    /// The shared memory name.
+    pub shm: String,
+    /// The show socket.
+    pub socket: PathBuf,
+    /// The IOS configuration file.
+    pub config: PathBuf,
+    /// The dataplane TOML file.
+    pub dp_config: PathBuf,
+    dp: Option<Child>,
+    cp: Option<Child>,
+    /// Logs.
+    pub dp_log: PathBuf,
+    /// Logs.
+    pub cp_log: PathBuf,
+}
+
+fn kill(c: &mut Option<Child>, graceful: bool) -> Option<std::process::ExitStatus> {
+    let mut child = c.take()?;
+    if graceful {
+        let _ = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status();
+        let end = Instant::now() + Duration::from_secs(15);
+        while Instant::now() < end {
+            if let Ok(Some(s)) = child.try_wait() {
+                return Some(s);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+    let _ = child.kill();
+    child.wait().ok()
+}
+
+impl Drop for Appliance {
+    fn drop(&mut self) {
+        kill(&mut self.cp, false);
+        kill(&mut self.dp, false);
+        let _ = std::fs::remove_file(format!("/dev/shm/{}", self.shm));
+    }
+}
+
+/// The running scenario.
+#[derive(Debug)]
+pub struct Scenario {
+    /// The appliances (hub, spoke1, spoke2); dropped before the topology.
+    pub nodes: Vec<Appliance>,
+    /// The network.
+    pub topo: Topology,
+    /// Files.
+    pub dir: PathBuf,
+    exe: PathBuf,
+}
+
+impl Scenario {
+    /// Builds the topology and starts the six processes of `exe` (the
+    /// appliance binary). Files go to `dir`.
+    ///
+    /// # Errors
+    ///
+    /// The topology or a process could not be set up.
+    pub fn start(exe: &Path, tag: &str, dir: &Path) -> Result<Self> {
+        std::fs::create_dir_all(dir)?;
+        let topo = Topology::create(tag)?;
+        let mut s = Self {
+            nodes: Vec::new(),
+            topo,
+            dir: dir.to_path_buf(),
+            exe: exe.to_path_buf(),
+        };
+        for (i, name) in APPLIANCES.iter().enumerate() {
+            let text = config_for(i);
+            let config = dir.join(format!("{name}.conf"));
+            std::fs::write(&config, &text)?;
+            let cfg = controlplane::config::parse(&text)
+                .config
+                .with_context(|| format!("{name}: configuration errors"))?;
+            let dp_text =
+                crate::ios::dataplane_toml(&cfg).map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
+            let dp_config = dir.join(format!("{name}.dp.toml"));
+            std::fs::write(&dp_config, dp_text)?;
+            let a = Appliance {
+                name,
+                ns: s.topo.appliances[i].clone(),
+                shm: format!("fv{tag}-{name}"),
+                socket: dir.join(format!("{name}.sock")),
+                config,
+                dp_config,
+                dp: None,
+                cp: None,
+                dp_log: dir.join(format!("{name}.dp.log")),
+                cp_log: dir.join(format!("{name}.cp.log")),
+            };
+            s.nodes.push(a);
+        }
+        for i in 0..3 {
+            s.start_dataplane(i)?;
+        }
+        for i in 0..3 {
+            s.start_controlplane(i)?;
+        }
+        Ok(s)
+    }
+
+    /// Starts node `i`'s dataplane and waits for it to run.
+    ///
+    /// # Errors
+    ///
+    /// It did not start.
+    pub fn start_dataplane(&mut self, i: usize) -> Result<()> {
+        let n = &mut self.nodes[i];
+        let log = std::fs::File::create(&n.dp_log)?;
+        let child = Command::new("ip")
+            .args(["netns", "exec", &n.ns])
+            .arg(&self.exe)
+            .args(["dataplane", "--config"])
+            .arg(&n.dp_config)
+            .args(["--shm", &n.shm])
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .stdin(Stdio::null())
+            .spawn()?;
+        n.dp = Some(child);
+        let end = Instant::now() + Duration::from_secs(60);
+        loop {
+            let text = std::fs::read_to_string(&n.dp_log).unwrap_or_default();
+            if text.contains("dataplane: running") {
+                return Ok(());
+            }
+            if let Some(Ok(Some(st))) = n.dp.as_mut().map(Child::try_wait) {
+                bail!("{} dataplane exited ({st}):\n{text}", n.name);
+            }
+            if Instant::now() > end {
+                bail!("{} dataplane did not start:\n{text}", n.name);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Starts node `i`'s control plane.
+    ///
+    /// # Errors
+    ///
+    /// It could not be spawned.
+    pub fn start_controlplane(&mut self, i: usize) -> Result<()> {
+        let n = &mut self.nodes[i];
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&n.cp_log)?;
+        let child = Command::new("ip")
+            .args(["netns", "exec", &n.ns])
+            .arg(&self.exe)
+            .args(["controlplane", "--config"])
+            .arg(&n.config)
+            .args(["--shm", &n.shm, "--grace", "20", "--socket"])
+            .arg(&n.socket)
+            .stdout(Stdio::null())
+            .stderr(log)
+            .stdin(Stdio::null())
+            .spawn()?;
+        n.cp = Some(child);
+        Ok(())
+    }
+
+    /// Stops node `i`'s control plane (SIGTERM, or SIGKILL when `crash`).
+    pub fn stop_controlplane(&mut self, i: usize, crash: bool) -> Option<std::process::ExitStatus> {
+        kill(&mut self.nodes[i].cp, !crash)
+    }
+
+    /// Stops node `i`'s dataplane (SIGTERM); returns its output.
+    pub fn stop_dataplane(&mut self, i: usize) -> String {
+        kill(&mut self.nodes[i].dp, true);
+        std::fs::read_to_string(&self.nodes[i].dp_log).unwrap_or_default()
+    }
+
+    /// Stops everything cleanly; returns false if a process did not exit
+    /// with success.
+    pub fn stop(&mut self) -> bool {
+        let mut ok = true;
+        for i in 0..self.nodes.len() {
+            ok &= self
+                .stop_controlplane(i, false)
+                .is_some_and(|s| s.success());
+        }
+        for i in 0..self.nodes.len() {
+            ok &= kill(&mut self.nodes[i].dp, true).is_some_and(|s| s.success());
+        }
+        ok
+    }
+
+    /// `appliance show WORDS` on node `i`.
+    #[must_use]
+    pub fn show(&self, i: usize, words: &[&str]) -> String {
+        let words: Vec<String> = words.iter().map(|s| (*s).to_string()).collect();
+        crate::cp::request(&self.nodes[i].socket, &words).unwrap_or_else(|e| format!("% {e:#}"))
+    }
+
+    /// Waits until `cond` holds, or fails after `limit` with the logs.
+    ///
+    /// # Errors
+    ///
+    /// It did not hold in time.
+    pub fn wait(
+        &self,
+        what: &str,
+        limit: Duration,
+        cond: impl Fn(&Self) -> bool,
+    ) -> Result<Duration> {
+        let start = Instant::now();
+        while start.elapsed() < limit {
+            if cond(self) {
+                return Ok(start.elapsed());
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        bail!("{what}: not within {limit:?}\n{}", self.logs())
+    }
+
+    /// Every process's log.
+    #[must_use]
+    pub fn logs(&self) -> String {
+        let mut s = String::new();
+        for n in &self.nodes {
+            for (kind, p) in [("dataplane", &n.dp_log), ("control plane", &n.cp_log)] {
+                let t = std::fs::read_to_string(p).unwrap_or_default();
+                let tail: Vec<&str> = t.lines().rev().take(40).collect();
+                s.push_str(&format!("--- {} {kind} ---\n", n.name));
+                for l in tail.iter().rev() {
+                    s.push_str(l);
+                    s.push('\n');
+                }
+            }
+        }
+        s
+    }
+
+    /// Runs `ping` from host `h` (0: host1, 1: host2) to `dst`.
+    ///
+    /// # Errors
+    ///
+    /// The ping failed; its output.
+    pub fn ping(&self, h: usize, dst: &str, args: &[&str]) -> Result<String> {
+        let mut a = vec!["ping", "-n"];
+        a.extend_from_slice(args);
+        a.push(dst);
+        self.topo.exec(&self.topo.hosts[h].ns, &a)
+    }
+}
