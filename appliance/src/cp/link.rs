@@ -252,7 +252,7 @@ impl ShmLink {
     }
 
     fn grace(&mut self) {
-        if !self.grace_until.is_some_and(|t| t <= Instant::now()) {
+        if self.grace_until.is_none_or(|t| t > Instant::now()) {
             return;
         }
         self.grace_until = None;
