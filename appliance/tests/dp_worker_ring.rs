@@ -92,6 +92,7 @@ fn worker_loop_forwards_punts_drops_and_sends_injected_frames() {
         inject: Some(inj_rx),
         idle: IdlePolicy::adaptive(),
         mirror: None,
+        pool: None,
     };
     let mut rx1 = p1.rx_queue(0).unwrap();
     let stop = Arc::new(AtomicBool::new(false));

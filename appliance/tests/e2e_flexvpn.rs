@@ -33,5 +33,17 @@ fn spokes_up_and_hosts_reach_each_other() {
         s.show(0, &["ip", "route"]),
         s.logs()
     );
+    s.wait("shortcut", Duration::from_secs(30), |s| {
+        s.show(1, &["ip", "nhrp"]).contains("192.168.120.0/24 via")
+    })
+    .unwrap();
+    eprintln!(
+        "{}\n{}\n{}",
+        s.show(1, &["ip", "nhrp"]),
+        s.show(1, &["ip", "route"]),
+        s.show(2, &["ip", "nhrp"])
+    );
+    let out = s.ping(0, "192.168.120.10", &["-c", "3", "-W", "2"]);
+    assert!(out.is_ok(), "{out:?}\n{}", s.logs());
     assert!(s.stop(), "{}", s.logs());
 }

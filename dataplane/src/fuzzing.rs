@@ -63,6 +63,7 @@ fn node() -> &'static FuzzNode {
             mtu: 1500,
             outer_ttl: 64,
             nhrp_network_id: 1,
+            redirect: false,
             outbound,
         };
         tunnels

@@ -64,6 +64,16 @@ pub enum Punt {
         /// The tunnel it arrived on.
         tunnel: u32,
     },
+    /// A packet entered tunnel `ingress` and left through `egress` of the
+    /// same NHRP network (not produced by the pipeline, which forwards the
+    /// packet: the worker loop reports [`Worker::redirects`] with this,
+    /// the buffer holding the packet's first bytes).
+    Redirect {
+        /// Ingress tunnel.
+        ingress: u32,
+        /// Egress tunnel.
+        egress: u32,
+    },
     /// The next hop is on an attached subnet and its MAC is not known
     /// ([`NextHop::Glean`]); the buffer holds the IP packet, ready to go out
     /// of `port` once an Ethernet header to the neighbour's MAC is put in
@@ -109,6 +119,80 @@ pub struct Worker {
     ports: Vec<PortInfo>,
     /// This worker's counters.
     pub counters: WorkerCounters,
+    /// Packets of the last burst that entered and left tunnels of one
+    /// NHRP network on a redirecting interface (the caller rate-limits
+    /// and reports them; see [`crate::redirect`]).
+    pub redirects: Redirects,
+}
+
+/// Bytes of a packet kept with a redirect candidate (the IP header and the
+/// start of the payload, what a Traffic Indication quotes).
+pub const REDIRECT_QUOTE: usize = 64;
+/// Candidates kept per burst.
+pub const REDIRECT_SLOTS: usize = 8;
+
+/// A packet that should make the hub send an NHRP redirect.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RedirectCandidate {
+    /// The tunnel it came in on.
+    pub ingress: u32,
+    /// The tunnel it leaves through.
+    pub egress: u32,
+    /// Its source and destination.
+    pub src: IpAddr,
+    /// Destination.
+    pub dst: IpAddr,
+    /// Its first bytes.
+    pub quote: [u8; REDIRECT_QUOTE],
+    /// How many of them.
+    pub len: u8,
+}
+
+/// The candidates of one burst.
+#[derive(Clone, Debug, Default)]
+pub struct Redirects {
+    items: [Option<RedirectCandidate>; REDIRECT_SLOTS],
+    len: usize,
+    /// Candidates not kept because the burst had more (the same pairs come
+    /// back with the next packets).
+    pub overflow: u64,
+}
+
+impl Redirects {
+    /// Takes the candidates out.
+    pub fn drain(&mut self) -> impl Iterator<Item = RedirectCandidate> + '_ {
+        let n = std::mem::take(&mut self.len);
+        self.items[..n].iter_mut().filter_map(Option::take)
+    }
+
+    /// Candidates waiting.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// None waiting.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    fn push(&mut self, c: RedirectCandidate) {
+        // One per pair and burst is enough.
+        if self.items[..self.len]
+            .iter()
+            .flatten()
+            .any(|x| x.src == c.src && x.dst == c.dst && x.ingress == c.ingress)
+        {
+            return;
+        }
+        if self.len == REDIRECT_SLOTS {
+            self.overflow += 1;
+            return;
+        }
+        self.items[self.len] = Some(c);
+        self.len += 1;
+    }
 }
 
 const ETH_HEADER_LEN: usize = 14;
@@ -183,6 +267,7 @@ enum Verdict<'s> {
 struct Acc<'c, 's> {
     counters: &'c mut WorkerCounters,
     tally: Tally<'s>,
+    redirects: &'c mut Redirects,
 }
 
 impl Worker {
@@ -192,6 +277,7 @@ impl Worker {
             tables,
             ports,
             counters: WorkerCounters::default(),
+            redirects: Redirects::default(),
         }
     }
 
@@ -221,6 +307,7 @@ impl Worker {
         let mut acc = Acc {
             counters: &mut self.counters,
             tally: Tally::new(),
+            redirects: &mut self.redirects,
         };
         // First pass: classify, open, decapsulate, route. Packets bound for
         // a tunnel wait for the second pass.
@@ -479,8 +566,8 @@ impl<'s> Ctx<'s, '_> {
         buf: &mut B,
         nh: NextHop,
         proto: InnerProto,
-        _from: From,
-        _c: &mut Acc<'_, 's>,
+        from: From,
+        c: &mut Acc<'_, 's>,
     ) -> Result<Verdict<'s>, DropReason> {
         match nh {
             NextHop::Port { port, mac } => self.l2_out(buf, port, mac, proto).map(Verdict::Done),
@@ -491,6 +578,11 @@ impl<'s> Ctx<'s, '_> {
                 }
                 if buf.len() > usize::from(tunnel.mtu) {
                     return Err(DropReason::TooBig);
+                }
+                if let From::Tunnel(ingress) = from {
+                    if ingress != id {
+                        self.redirect_candidate(buf.data(), proto, ingress, tunnel, c);
+                    }
                 }
                 Ok(Verdict::Encap(tunnel, proto))
             }
@@ -503,6 +595,50 @@ impl<'s> Ctx<'s, '_> {
             }
             NextHop::Local | NextHop::Blackhole => Err(DropReason::NoRoute),
         }
+    }
+
+    /// A packet from tunnel `ingress` leaves through `egress`: a redirect
+    /// candidate when both are in one NHRP network and `ingress` redirects.
+    #[inline]
+    fn redirect_candidate(
+        &self,
+        ip: &[u8],
+        proto: InnerProto,
+        ingress: u32,
+        egress: &Tunnel,
+        c: &mut Acc<'_, 's>,
+    ) {
+        let Some(t) = self.snap.tunnels.get(ingress) else {
+            return;
+        };
+        if !crate::redirect::qualifies(t.nhrp_network_id, t.redirect, egress.nhrp_network_id) {
+            return;
+        }
+        let (src, dst) = match proto {
+            InnerProto::Ipv4 if ip.len() >= 20 => (
+                IpAddr::from([ip[12], ip[13], ip[14], ip[15]]),
+                IpAddr::from([ip[16], ip[17], ip[18], ip[19]]),
+            ),
+            InnerProto::Ipv6 if ip.len() >= 40 => {
+                let mut s = [0u8; 16];
+                let mut d = [0u8; 16];
+                s.copy_from_slice(&ip[8..24]);
+                d.copy_from_slice(&ip[24..40]);
+                (IpAddr::from(s), IpAddr::from(d))
+            }
+            _ => return,
+        };
+        let n = ip.len().min(REDIRECT_QUOTE);
+        let mut quote = [0u8; REDIRECT_QUOTE];
+        quote[..n].copy_from_slice(&ip[..n]);
+        c.redirects.push(RedirectCandidate {
+            ingress,
+            egress: egress.id,
+            src,
+            dst,
+            quote,
+            len: n as u8,
+        });
     }
 
     /// Second pass: encapsulates the burst's packets for one tunnel with

@@ -60,6 +60,10 @@ pub struct Tunnel {
     pub outer_ttl: u8,
     /// NHRP network id (`ip nhrp network-id`), 0 when NHRP is off.
     pub nhrp_network_id: u32,
+    /// `ip nhrp redirect` on this interface (a hub): a packet that enters
+    /// here and leaves through another tunnel of the same network is
+    /// reported to the control plane ([`crate::redirect`]).
+    pub redirect: bool,
     /// The SA that protects outgoing packets, once negotiated.
     pub outbound: Option<Arc<Sa>>,
 }

@@ -119,6 +119,7 @@ fn node(
                 mtu: 1400,
                 outer_ttl: 64,
                 nhrp_network_id: 1,
+                redirect: false,
                 outbound: Some(Arc::new(sa(spi_out))),
             }),
         )
@@ -470,6 +471,7 @@ fn every_drop_reason_is_counted() {
         mtu: t.mtu,
         outer_ttl: t.outer_ttl,
         nhrp_network_id: t.nhrp_network_id,
+        redirect: t.redirect,
         outbound: None,
     };
     a.tunnels.insert(1, Arc::new(no_sa)).unwrap();
@@ -491,6 +493,7 @@ fn tunnel_mismatch_gre_key_and_mode() {
         mtu: t.mtu,
         outer_ttl: 64,
         nhrp_network_id: 1,
+        redirect: false,
         outbound: t.outbound.clone(),
     };
     b.tunnels.insert(1, Arc::new(other_key)).unwrap();
@@ -509,6 +512,7 @@ fn tunnel_mismatch_gre_key_and_mode() {
         mtu: t.mtu,
         outer_ttl: 64,
         nhrp_network_id: 1,
+        redirect: false,
         outbound: t.outbound.clone(),
     };
     b.tunnels.insert(1, Arc::new(ipsec)).unwrap();
@@ -726,4 +730,87 @@ fn attached_subnet_without_mac_is_punted_for_resolution() {
     );
     let outer = Ipv4Packet::new_checked(&out[0].1[..]).unwrap();
     assert_eq!(outer.protocol(), IpProtocol::ESP);
+}
+
+/// The hub's redirect trigger: B (the hub) forwards A's packet from tunnel
+/// 1 into tunnel 2; with both in NHRP network 1 and `redirect` on tunnel
+/// 1, the packet is forwarded and reported as a candidate; not when the
+/// networks differ, the ingress does not redirect, or the packet stays on
+/// the hub's LAN.
+#[test]
+fn redirect_candidates_on_the_hub() {
+    let (mut a, mut b) = pair(TunnelMode::Gre { key: None }, false, (A.wan, B.wan));
+    route(&mut a.fib, "10.3.0.0/16", NextHop::Tunnel(1));
+    a.fib.publish();
+    let c_wan: IpAddr = "192.0.2.3".parse().unwrap();
+    route(
+        &mut b.fib,
+        "192.0.2.3/32",
+        NextHop::Port {
+            port: WAN,
+            mac: mac(0x30),
+        },
+    );
+    route(&mut b.fib, "10.3.0.0/16", NextHop::Tunnel(2));
+    b.fib.publish();
+    let set = |b: &mut Node, redirect: bool, egress_net: u32| {
+        let t1 = b.tunnels.get(1).unwrap().clone();
+        let t1 = Tunnel {
+            id: 1,
+            local: t1.local,
+            remote: t1.remote,
+            mode: t1.mode,
+            nat_t: t1.nat_t,
+            mtu: t1.mtu,
+            outer_ttl: t1.outer_ttl,
+            nhrp_network_id: 1,
+            redirect,
+            outbound: t1.outbound.clone(),
+        };
+        b.tunnels.insert(1, Arc::new(t1)).unwrap();
+        let t2 = Tunnel {
+            id: 2,
+            local: B.wan,
+            remote: c_wan,
+            mode: TunnelMode::Gre { key: None },
+            nat_t: None,
+            mtu: 1400,
+            outer_ttl: 64,
+            nhrp_network_id: egress_net,
+            redirect,
+            outbound: Some(Arc::new(sa(0x3333))),
+        };
+        b.tunnels.insert(2, Arc::new(t2)).unwrap();
+        b.tunnels.publish();
+    };
+    let to_c = udp4([10, 1, 0, 5], [10, 3, 0, 7], 53, b"spoke to spoke", 64);
+    set(&mut b, true, 1);
+    let wire = sealed_from_a(&mut a, &to_c);
+    let (action, _) = one(&mut b, WAN, wire);
+    assert_eq!(action, Action::Tx { port: WAN }, "still forwarded");
+    let got: Vec<_> = b.worker.redirects.drain().collect();
+    assert_eq!(got.len(), 1);
+    assert_eq!((got[0].ingress, got[0].egress), (1, 2));
+    assert_eq!(got[0].src, "10.1.0.5".parse::<IpAddr>().unwrap());
+    assert_eq!(got[0].dst, "10.3.0.7".parse::<IpAddr>().unwrap());
+    // The quote is the forwarded inner packet's start (TTL already 63).
+    assert_eq!(&got[0].quote[12..20], &to_c[12..20]);
+    assert_eq!(got[0].len as usize, to_c.len().min(64));
+    // A burst of the same pair reports it once.
+    let burst: Vec<Vec<u8>> = (0..5).map(|_| sealed_from_a(&mut a, &to_c)).collect();
+    run(&mut b, WAN, &burst);
+    assert_eq!(b.worker.redirects.drain().count(), 1);
+    // Other network, or no redirect on the ingress: nothing.
+    set(&mut b, true, 2);
+    run(&mut b, WAN, &[sealed_from_a(&mut a, &to_c)]);
+    assert!(b.worker.redirects.is_empty());
+    set(&mut b, false, 1);
+    run(&mut b, WAN, &[sealed_from_a(&mut a, &to_c)]);
+    assert!(b.worker.redirects.is_empty());
+    // To the hub's own LAN: nothing.
+    set(&mut b, true, 1);
+    let to_lan = udp4([10, 1, 0, 5], [10, 2, 0, 7], 53, b"to the hub's LAN", 64);
+    let (action, _) = one(&mut b, WAN, sealed_from_a(&mut a, &to_lan));
+    assert_eq!(action, Action::Tx { port: LAN });
+    assert!(b.worker.redirects.is_empty());
 }

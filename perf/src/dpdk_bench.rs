@@ -638,6 +638,7 @@ impl Bench<'_> {
                     inject: None,
                     idle: IdlePolicy::Busy,
                     mirror: Some(Arc::clone(&mirror)),
+                    pool: None,
                 }))
             }
         };

@@ -144,6 +144,7 @@ fn tunnel(outbound: Option<Arc<Sa>>) -> Tunnel {
         mtu: 9000,
         outer_ttl: 64,
         nhrp_network_id: 0,
+        redirect: false,
         outbound,
     }
 }

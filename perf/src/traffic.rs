@@ -161,6 +161,7 @@ impl Generator {
                     mtu: 9000,
                     outer_ttl: 64,
                     nhrp_network_id: 0,
+                    redirect: false,
                     outbound: Some(Arc::new(sa)),
                 })
             }

@@ -98,6 +98,7 @@ impl Node {
                     mtu: 1500,
                     outer_ttl: 64,
                     nhrp_network_id: 1,
+                    redirect: false,
                     outbound: Some(Arc::new(outbound)),
                 }),
             )

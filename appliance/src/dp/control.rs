@@ -126,6 +126,7 @@ fn with_outbound(t: &Tunnel, outbound: Option<Arc<Sa>>) -> Tunnel {
         mtu: t.mtu,
         outer_ttl: t.outer_ttl,
         nhrp_network_id: t.nhrp_network_id,
+        redirect: t.redirect,
         outbound,
     }
 }
@@ -304,6 +305,7 @@ impl Control {
                     mtu: m.mtu,
                     outer_ttl: 64,
                     nhrp_network_id: m.network_id,
+                    redirect: m.redirect,
                     outbound,
                 };
                 t.tunnels

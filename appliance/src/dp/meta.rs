@@ -31,6 +31,7 @@ const KIND_ND: u8 = 2;
 const KIND_IKE: u8 = 3;
 const KIND_NHRP: u8 = 4;
 const KIND_RESOLVE: u8 = 5;
+const KIND_REDIRECT: u8 = 6;
 const KIND_TX: u8 = 16;
 
 /// The metadata of one mbuf in flight between lcores.
@@ -65,6 +66,10 @@ pub fn push<B: PacketBuf>(buf: &mut B, meta: Meta) -> bool {
             Punt::NeighborDiscovery => (KIND_ND, rx_port, 0, None),
             Punt::Ike => (KIND_IKE, rx_port, 0, None),
             Punt::Nhrp { tunnel } => (KIND_NHRP, rx_port, tunnel, None),
+            Punt::Redirect { ingress, egress } => {
+                h[8..12].copy_from_slice(&egress.to_be_bytes());
+                (KIND_REDIRECT, rx_port, ingress, None)
+            }
             // The egress port is in the punt; keep the ingress port too.
             Punt::Resolve { port, next_hop } => {
                 (KIND_RESOLVE, rx_port, u32::from(port), Some(next_hop))
@@ -118,6 +123,10 @@ pub fn pop<B: PacketBuf>(buf: &mut B) -> Option<Meta> {
         (KIND_ND, None) => punt(Punt::NeighborDiscovery),
         (KIND_IKE, None) => punt(Punt::Ike),
         (KIND_NHRP, None) => punt(Punt::Nhrp { tunnel: word }),
+        (KIND_REDIRECT, None) => punt(Punt::Redirect {
+            ingress: word,
+            egress: u32::from_be_bytes([h[8], h[9], h[10], h[11]]),
+        }),
         (KIND_RESOLVE, Some(next_hop)) => punt(Punt::Resolve {
             port: u16::try_from(word).ok()?,
             next_hop,
@@ -152,6 +161,13 @@ mod tests {
                 rx_port: 0,
                 punt: Punt::Nhrp {
                     tunnel: 0xdead_beef,
+                },
+            },
+            Meta::Punt {
+                rx_port: 5,
+                punt: Punt::Redirect {
+                    ingress: 7,
+                    egress: 0x1_2345,
                 },
             },
             Meta::Punt {

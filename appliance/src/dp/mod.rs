@@ -221,6 +221,7 @@ pub fn build_tunnels(plan: &Plan) -> Result<(SaTable<InboundSa>, TunnelTable<Tun
                     mtu: t.mtu,
                     outer_ttl: t.ttl,
                     nhrp_network_id: 0,
+                    redirect: false,
                     outbound,
                 }),
             )
@@ -347,6 +348,7 @@ pub fn run(plan: &Plan, stop: Arc<AtomicBool>, log: &mut dyn Write) -> Result<Re
                 inject: if wi == 0 { inject_rx.take() } else { None },
                 idle: plan.idle,
                 mirror: Some(mirror),
+                pool: Some(pool.clone()),
             })
         })();
         let ctx = match ctx {

@@ -189,6 +189,15 @@ impl Service {
                     );
                 }
             }
+            Punt::Redirect { ingress, egress } => {
+                if let Some(c) = &mut self.control {
+                    if c.redirect(ingress, egress, m.data()) {
+                        self.stats.redirects += 1;
+                        return;
+                    }
+                }
+                self.stats.redirects_dropped += 1;
+            }
             Punt::Nhrp { tunnel } => {
                 if let Some(c) = &mut self.control {
                     if c.punt(PuntReason::Nhrp, rx_port, tunnel, m.data()) {

@@ -40,9 +40,14 @@ pub struct WorkerStats {
     pub injected: u64,
     /// Frames from the main lcore without valid metadata: freed.
     pub injected_bad: u64,
+    /// Redirect triggers handed to the main lcore.
+    pub redirect_sent: u64,
+    /// Redirect candidates not reported (the pair was reported within the
+    /// last second, or no mbuf or ring room).
+    pub redirect_limited: u64,
 }
 
-const FIELDS: usize = 8 + DropReason::COUNT + 11;
+const FIELDS: usize = 8 + DropReason::COUNT + 13;
 
 impl PartialEq for WorkerStats {
     fn eq(&self, other: &Self) -> bool {
@@ -80,6 +85,8 @@ impl WorkerStats {
             self.punt_no_room,
             self.injected,
             self.injected_bad,
+            self.redirect_sent,
+            self.redirect_limited,
         ];
         a[8 + DropReason::COUNT..].copy_from_slice(&tail);
         a
@@ -112,6 +119,8 @@ impl WorkerStats {
             punt_no_room: t[8],
             injected: t[9],
             injected_bad: t[10],
+            redirect_sent: t[11],
+            redirect_limited: t[12],
         }
     }
 
@@ -187,6 +196,10 @@ pub struct MainStats {
     pub ike_punted: u64,
     /// NHRP packets handed to the control plane.
     pub nhrp_punted: u64,
+    /// Redirect triggers handed to the control plane.
+    pub redirects: u64,
+    /// Redirect triggers dropped: no control plane, or its ring full.
+    pub redirects_dropped: u64,
     /// Packets the control plane injected and that were sent (or held
     /// for neighbour resolution).
     pub injected: u64,
@@ -260,6 +273,8 @@ pub fn worker_line(s: &WorkerStats) -> String {
             ("punt_no_room", s.punt_no_room),
             ("injected", s.injected),
             ("injected_bad", s.injected_bad),
+            ("redirect_sent", s.redirect_sent),
+            ("redirect_limited", s.redirect_limited),
             ("polls", s.polls),
             ("idle_polls", s.idle_polls),
             ("sleeps", s.sleeps),
@@ -298,6 +313,8 @@ pub fn main_line(m: &MainStats, n: &dataplane::neighbor::Counters) -> String {
             ("nhrp_dropped", m.nhrp_dropped),
             ("ike_punted", m.ike_punted),
             ("nhrp_punted", m.nhrp_punted),
+            ("redirects", m.redirects),
+            ("redirects_dropped", m.redirects_dropped),
             ("injected", m.injected),
             ("inject_dropped", m.inject_dropped),
             ("tx_queued", m.tx_queued),
@@ -361,6 +378,7 @@ mod tests {
         s.pipeline.drop(DropReason::Replay);
         s.pipeline.drops[DropReason::NoRoute.index()] = 2 * k - 1;
         s.injected_bad = k;
+        s.redirect_limited = 5 * k;
         s.sleeps = 99;
         s
     }
@@ -380,6 +398,7 @@ mod tests {
         assert_eq!(t.pipeline.rx_packets, 30);
         assert_eq!(t.pipeline.drops_for(DropReason::NoRoute), 1 + 3);
         assert_eq!(t.injected_bad, 3);
+        assert_eq!(t.redirect_limited, 15);
         assert_eq!(t.sleeps, 198);
         assert_eq!(sample(1).unaccounted(), 0);
         assert_eq!(t.unaccounted(), 0);

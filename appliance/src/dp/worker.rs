@@ -19,9 +19,11 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use dataplane::pipeline::{Action, Worker};
+use dataplane::pipeline::{Action, Punt, Worker};
+use dataplane::redirect::RedirectLimiter;
 use dataplane::BURST_MAX;
-use ffi::{MbufBurst, RingConsumer, RingProducer, RxQueue, TxQueue};
+use ffi::lcore::tsc;
+use ffi::{MbufBurst, Mempool, RingConsumer, RingProducer, RxQueue, TxQueue};
 
 use super::idle::{Backoff, IdlePolicy};
 use super::meta::{self, Meta};
@@ -51,7 +53,14 @@ pub struct WorkerCtx {
     pub idle: IdlePolicy,
     /// Where the counters are copied for the main lcore.
     pub mirror: Option<Arc<StatsMirror>>,
+    /// Mbufs for redirect triggers (`None`: candidates are counted as
+    /// limited and dropped).
+    pub pool: Option<Mempool>,
 }
+
+/// Redirect triggers per source and destination: one a second at most
+/// (the control plane's `ip nhrp redirect timeout` applies on top).
+const REDIRECT_SLOTS: usize = 4096;
 
 /// Runs the loop until `stop` is set, then returns the counters. The
 /// queue handles are dropped on return (so the ports can stop).
@@ -64,7 +73,10 @@ pub fn run_worker(ctx: WorkerCtx, stop: &AtomicBool) -> WorkerStats {
         mut inject,
         idle,
         mirror,
+        pool,
     } = ctx;
+    let hz = tsc::hz();
+    let mut limiter = RedirectLimiter::new(REDIRECT_SLOTS, if hz == 0 { 1 << 31 } else { hz });
     let mut s = WorkerStats::default();
     let mut burst = MbufBurst::<BURST_MAX>::new();
     let mut actions = [Action::Consumed; BURST_MAX];
@@ -112,6 +124,31 @@ pub fn run_worker(ctx: WorkerCtx, stop: &AtomicBool) -> WorkerStats {
             }
             // Each of these held at most one burst: none overflowed.
             trash.clear();
+            if !worker.redirects.is_empty() {
+                let now = tsc::now();
+                for c in worker.redirects.drain() {
+                    if !limiter.check(c.src, c.dst, now) || punt.is_none() || punts.is_full() {
+                        s.redirect_limited += 1;
+                        continue;
+                    }
+                    let Some(mut m) = pool.as_ref().and_then(Mempool::alloc) else {
+                        s.redirect_limited += 1;
+                        continue;
+                    };
+                    let p = Punt::Redirect {
+                        ingress: c.ingress,
+                        egress: c.egress,
+                    };
+                    if m.set_data(&c.quote[..usize::from(c.len)])
+                        && meta::push(&mut m, Meta::Punt { rx_port, punt: p })
+                    {
+                        s.redirect_sent += 1;
+                        let _ = punts.push(m);
+                    } else {
+                        s.redirect_limited += 1;
+                    }
+                }
+            }
             if let Some(r) = punt.as_mut() {
                 if !punts.is_empty() {
                     s.punt_sent += r.enqueue(&mut punts) as u64;
