@@ -145,6 +145,57 @@ impl WorkerCounters {
         self.drops.iter().sum()
     }
 
+    /// Names of the counters before the drops, in [`WorkerCounters::to_values`]
+    /// order (the drops follow, in [`DropReason::ALL`] order).
+    pub const HEAD_NAMES: [&'static str; 8] = [
+        "rx_packets",
+        "rx_bytes",
+        "tx_packets",
+        "tx_bytes",
+        "esp_decrypted",
+        "esp_encrypted",
+        "punted",
+        "consumed",
+    ];
+
+    /// The counters as a flat list: [`WorkerCounters::HEAD_NAMES`], then
+    /// the drops by reason.
+    pub fn to_values(&self) -> Vec<u64> {
+        let mut v = vec![
+            self.rx_packets,
+            self.rx_bytes,
+            self.tx_packets,
+            self.tx_bytes,
+            self.esp_decrypted,
+            self.esp_encrypted,
+            self.punted,
+            self.consumed,
+        ];
+        v.extend_from_slice(&self.drops);
+        v
+    }
+
+    /// The inverse of [`WorkerCounters::to_values`]; `None` for a list of
+    /// another length.
+    pub fn from_values(v: &[u64]) -> Option<Self> {
+        if v.len() != Self::HEAD_NAMES.len() + DropReason::COUNT {
+            return None;
+        }
+        let mut drops = [0u64; DropReason::COUNT];
+        drops.copy_from_slice(&v[8..]);
+        Some(Self {
+            rx_packets: v[0],
+            rx_bytes: v[1],
+            tx_packets: v[2],
+            tx_bytes: v[3],
+            esp_decrypted: v[4],
+            esp_encrypted: v[5],
+            punted: v[6],
+            consumed: v[7],
+            drops,
+        })
+    }
+
     /// Adds `other` into `self` (summing workers).
     pub fn accumulate(&mut self, other: &Self) {
         self.rx_packets += other.rx_packets;
@@ -164,6 +215,18 @@ impl WorkerCounters {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn test_values_round_trip() {
+        let mut c = WorkerCounters::default();
+        c.rx_packets = 5;
+        c.consumed = 2;
+        c.drop(DropReason::ALL[3]);
+        let v = c.to_values();
+        let back = WorkerCounters::from_values(&v).unwrap();
+        assert_eq!(back.to_values(), v);
+        assert!(WorkerCounters::from_values(&v[1..]).is_none());
+    }
 
     #[test]
     fn test_reason_indexes_are_dense() {

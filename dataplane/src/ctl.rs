@@ -25,6 +25,7 @@
 //! | 35 | dp -> cp | [`Msg::Redirect`]: a packet crossed tunnels of one NHRP network |
 //! | 36..38 | dp -> cp | [`Msg::DumpTunnel`], [`Msg::DumpSa`], [`Msg::DumpRoute`] |
 //! | 39 | dp -> cp | [`Msg::DumpDone`] |
+//! | 40 | dp -> cp | [`Msg::Stats`]: one worker's counters, every second |
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -281,7 +282,19 @@ pub enum Msg {
         /// Messages in it.
         count: u32,
     },
+    /// One worker's counters (`crate::counters::WorkerCounters::to_values`).
+    Stats {
+        /// Worker index.
+        worker: u16,
+        /// Its lcore.
+        lcore: u32,
+        /// The values.
+        values: Vec<u64>,
+    },
 }
+
+/// Most values a [`Msg::Stats`] carries.
+pub const MAX_STATS: usize = 256;
 
 struct W<'a>(&'a mut Vec<u8>);
 
@@ -497,6 +510,7 @@ impl Msg {
             Self::DumpSa { .. } => 37,
             Self::DumpRoute { .. } => 38,
             Self::DumpDone { .. } => 39,
+            Self::Stats { .. } => 40,
         }
     }
 
@@ -595,6 +609,19 @@ impl Msg {
                 w.bytes(packet);
             }
             Self::DumpDone { count } => w.u32(*count),
+            Self::Stats {
+                worker,
+                lcore,
+                values,
+            } => {
+                w.u16(*worker);
+                w.u32(*lcore);
+                let n = values.len().min(MAX_STATS);
+                w.u16(n as u16);
+                for v in &values[..n] {
+                    w.u64(*v);
+                }
+            }
         }
     }
 
@@ -731,6 +758,23 @@ impl Msg {
             },
             36 => Self::DumpTunnel(get_tunnel(&mut r)?),
             39 => Self::DumpDone { count: r.u32()? },
+            40 => {
+                let worker = r.u16()?;
+                let lcore = r.u32()?;
+                let n = usize::from(r.u16()?);
+                if n > MAX_STATS {
+                    return Err(CtlError::Field("stats count"));
+                }
+                let mut values = Vec::with_capacity(n);
+                for _ in 0..n {
+                    values.push(r.u64()?);
+                }
+                Self::Stats {
+                    worker,
+                    lcore,
+                    values,
+                }
+            }
             t => return Err(CtlError::Type(t)),
         };
         if !r.0.is_empty() {
@@ -829,6 +873,11 @@ pub fn samples() -> Vec<Vec<u8>> {
             target: RouteTarget::Local,
         },
         Msg::DumpDone { count: 4 },
+        Msg::Stats {
+            worker: 0,
+            lcore: 1,
+            values: vec![1, 2, 3],
+        },
     ];
     msgs.iter()
         .enumerate()

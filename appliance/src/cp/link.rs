@@ -23,11 +23,45 @@ use controlplane::ikev2::crypto::Encr;
 use controlplane::ikev2::events::SpiAllocator;
 use controlplane::ikev2::Transmit;
 use controlplane::nhrp::core::TunnelId;
+use dataplane::counters::{DropReason, WorkerCounters};
 use dataplane::crypto::Algorithm;
 use dataplane::ctl::{self, InjectVia, Msg, PuntReason, RouteTarget, SaMsg, TunnelMsg};
 
 use super::shm::Client;
 use super::{packet, Input, Link};
+
+/// The environment variable naming a file where the keys of every SA are
+/// appended as Wireshark `esp_sa` records (for decrypting captures in a
+/// lab; like `SSLKEYLOGFILE`, never set it in production).
+pub const KEYLOG_ENV: &str = "FLEXVPN_ESP_KEYLOG";
+
+/// Wireshark's `esp_sa` records (one per direction) of an SA.
+#[must_use]
+pub fn esp_sa_records(sa: &controlplane::ikev2::events::ChildSaInstalled) -> Vec<String> {
+    let fam = if sa.local.is_ipv4() { "IPv4" } else { "IPv6" };
+    let enc = match sa.encr {
+        Encr::AesGcm16_128 | Encr::AesGcm16_256 => "AES-GCM with 16 octet ICV [RFC4106]",
+        Encr::ChaCha20Poly1305 => "ChaCha20 with Poly1305 [RFC7634]",
+        _ => return Vec::new(),
+    };
+    let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+    vec![
+        format!(
+            "\"{fam}\",\"{}\",\"{}\",\"0x{:08x}\",\"{enc}\",\"0x{}\",\"NULL\",\"\"",
+            sa.local.ip(),
+            sa.remote.ip(),
+            sa.outbound_spi,
+            hex(sa.outbound_key.as_bytes())
+        ),
+        format!(
+            "\"{fam}\",\"{}\",\"{}\",\"0x{:08x}\",\"{enc}\",\"0x{}\",\"NULL\",\"\"",
+            sa.remote.ip(),
+            sa.local.ip(),
+            sa.inbound_spi,
+            hex(sa.inbound_key.as_bytes())
+        ),
+    ]
+}
 
 /// Bits of the SPI the dataplane's SA table uses as the index.
 pub const SA_INDEX_BITS: u32 = 16;
@@ -151,6 +185,10 @@ pub struct ShmLink {
     set_routes: HashSet<(IpAddr, u8)>,
     released: Vec<TunnelId>,
     log: Vec<String>,
+    /// The dataplane's counters by worker index: (lcore, counters).
+    workers: std::collections::BTreeMap<u16, (u32, WorkerCounters)>,
+    /// `FLEXVPN_ESP_KEYLOG`: where SA keys are appended for Wireshark.
+    keylog: Option<std::path::PathBuf>,
     /// Counters.
     pub stats: LinkStats,
 }
@@ -219,6 +257,8 @@ impl ShmLink {
             set_routes: HashSet::new(),
             released: Vec::new(),
             log,
+            workers: std::collections::BTreeMap::new(),
+            keylog: std::env::var_os(KEYLOG_ENV).map(std::path::PathBuf::from),
             stats: LinkStats::default(),
         })
     }
@@ -324,6 +364,15 @@ impl ShmLink {
                     packet,
                 });
             }
+            Msg::Stats {
+                worker,
+                lcore,
+                values,
+            } => {
+                if let Some(c) = WorkerCounters::from_values(&values) {
+                    self.workers.insert(worker, (lcore, c));
+                }
+            }
             Msg::Ack { code, text, .. } if code != 0 => {
                 self.stats.refused += 1;
                 self.log
@@ -403,6 +452,18 @@ impl Link for ShmLink {
                     return;
                 };
                 self.set_sas.insert(sa.inbound_spi);
+                if let Some(path) = &self.keylog {
+                    use std::io::Write as _;
+                    if let Ok(mut f) = std::fs::OpenOptions::new()
+                        .create(true)
+                        .append(true)
+                        .open(path)
+                    {
+                        for r in esp_sa_records(&sa) {
+                            let _ = writeln!(f, "{r}");
+                        }
+                    }
+                }
                 Msg::SaInstall(SaMsg {
                     tunnel,
                     inbound_spi: sa.inbound_spi,
@@ -477,6 +538,28 @@ impl Link for ShmLink {
             "Punts {} ({} unreadable), redirect triggers {}, injected {} ({} lost: ring full)",
             s.punts, s.bad_punts, s.redirects, s.injects, s.inject_full
         );
+        for (i, (lcore, c)) in &self.workers {
+            let _ = writeln!(
+                t,
+                "Worker {i} (lcore {lcore}): rx {} packets {} bytes, tx {} packets {} bytes, ESP encrypted {} decrypted {}, punted {}, dropped {}",
+                c.rx_packets,
+                c.rx_bytes,
+                c.tx_packets,
+                c.tx_bytes,
+                c.esp_encrypted,
+                c.esp_decrypted,
+                c.punted,
+                c.total_drops()
+            );
+            let drops: Vec<String> = DropReason::ALL
+                .iter()
+                .filter(|r| c.drops_for(**r) > 0)
+                .map(|r| format!("{} {}", r.name(), c.drops_for(*r)))
+                .collect();
+            if !drops.is_empty() {
+                let _ = writeln!(t, "  drops: {}", drops.join(", "));
+            }
+        }
         if self.grace_until.is_some() {
             let _ = writeln!(
                 t,
@@ -487,6 +570,10 @@ impl Link for ShmLink {
             );
         }
         t
+    }
+
+    fn dataplane_counters(&self) -> Vec<(u32, WorkerCounters)> {
+        self.workers.values().cloned().collect()
     }
 
     fn drain_log(&mut self) -> Vec<String> {

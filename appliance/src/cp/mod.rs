@@ -92,6 +92,30 @@ pub trait Link {
     fn released_tunnel_ids(&mut self) -> Vec<TunnelId> {
         Vec::new()
     }
+    /// The dataplane's latest counters per worker (lcore, counters).
+    fn dataplane_counters(&self) -> Vec<(u32, dataplane::counters::WorkerCounters)> {
+        Vec::new()
+    }
+}
+
+/// The Prometheus text of the control plane and the dataplane's workers.
+pub fn metrics_text(node: &Node, workers: &[(u32, dataplane::counters::WorkerCounters)]) -> String {
+    let mut w = crate::metrics::Writer::new();
+    let stats: Vec<(u32, crate::dp::stats::WorkerStats)> = workers
+        .iter()
+        .map(|(lc, c)| {
+            (
+                *lc,
+                crate::dp::stats::WorkerStats {
+                    pipeline: c.clone(),
+                    ..Default::default()
+                },
+            )
+        })
+        .collect();
+    crate::metrics::dataplane_workers(&mut w, &stats);
+    crate::metrics::control_plane(&mut w, node, &Default::default());
+    w.finish()
 }
 
 /// Settings of the process besides its configuration.
@@ -139,16 +163,16 @@ pub fn run(
     listener.set_nonblocking(true)?;
     let _guard = RemoveOnDrop(opts.socket.clone());
     let node = Arc::new(Mutex::new(node));
+    let workers: Arc<Mutex<Vec<(u32, dataplane::counters::WorkerCounters)>>> =
+        Arc::new(Mutex::new(Vec::new()));
     let metrics_stop = Arc::new(AtomicBool::new(false));
     let metrics = match opts.metrics {
         Some(addr) => {
             let n = Arc::clone(&node);
+            let wk = Arc::clone(&workers);
             let (bound, h) = crate::metrics::serve(addr, Arc::clone(&metrics_stop), move || {
-                let mut w = crate::metrics::Writer::new();
-                if let Ok(n) = n.lock() {
-                    crate::metrics::control_plane(&mut w, &n, &Default::default());
-                }
-                w.finish()
+                let w = wk.lock().map(|w| w.clone()).unwrap_or_default();
+                n.lock().map(|n| metrics_text(&n, &w)).unwrap_or_default()
             })
             .with_context(|| format!("binding the metrics endpoint {addr}"))?;
             logger.info(
@@ -192,6 +216,9 @@ pub fn run(
             }
             for l in link.drain_log() {
                 logger.info("dataplane-link", &l);
+            }
+            if let Ok(mut w) = workers.lock() {
+                *w = link.dataplane_counters();
             }
             let released = link.released_tunnel_ids();
             if !released.is_empty() {

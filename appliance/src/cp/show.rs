@@ -88,11 +88,7 @@ pub fn dispatch(
                 s::render_interfaces(&rows)
             }
         }
-        ["metrics"] => {
-            let mut m = crate::metrics::Writer::new();
-            crate::metrics::control_plane(&mut m, node, &Default::default());
-            m.finish()
-        }
+        ["metrics"] => super::metrics_text(node, &link.dataplane_counters()),
         ["dataplane"] => {
             let t = link.describe();
             if as_json {

@@ -84,6 +84,8 @@ pub struct Appliance {
     pub dp_log: PathBuf,
     /// Logs.
     pub cp_log: PathBuf,
+    /// The control plane's ESP key log (Wireshark `esp_sa` records).
+    pub keylog: PathBuf,
 }
 
 fn kill(c: &mut Option<Child>, graceful: bool) -> Option<std::process::ExitStatus> {
@@ -162,6 +164,7 @@ impl Scenario {
                 cp: None,
                 dp_log: dir.join(format!("{name}.dp.log")),
                 cp_log: dir.join(format!("{name}.cp.log")),
+                keylog: dir.join(format!("{name}.keys")),
             };
             s.nodes.push(a);
         }
@@ -227,6 +230,7 @@ impl Scenario {
             .arg(&n.config)
             .args(["--shm", &n.shm, "--grace", "20", "--socket"])
             .arg(&n.socket)
+            .env(crate::cp::link::KEYLOG_ENV, &n.keylog)
             .stdout(Stdio::null())
             .stderr(log)
             .stdin(Stdio::null())
@@ -307,6 +311,54 @@ impl Scenario {
         s
     }
 
+    /// Starts capturing on `iface` of namespace `ns` into `path` (tshark;
+    /// stop it with [`Capture::stop`]).
+    ///
+    /// # Errors
+    ///
+    /// tshark could not be started or did not start capturing.
+    pub fn capture(&self, ns: &str, iface: &str, path: &Path) -> Result<Capture> {
+        let log = path.with_extension("log");
+        let child = Command::new("ip")
+            .args(["netns", "exec", ns, "tshark", "-n", "-i", iface, "-w"])
+            .arg(path)
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log)?)
+            .spawn()
+            .context("starting tshark")?;
+        let c = Capture {
+            child: Some(child),
+            path: path.to_path_buf(),
+        };
+        let end = Instant::now() + Duration::from_secs(20);
+        while !std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .contains("Capturing on")
+        {
+            if Instant::now() > end {
+                bail!(
+                    "tshark did not start: {}",
+                    std::fs::read_to_string(&log).unwrap_or_default()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Ok(c)
+    }
+
+    /// The `esp_sa` records every control plane logged.
+    #[must_use]
+    pub fn esp_sa_records(&self) -> Vec<String> {
+        let mut v = Vec::new();
+        for n in &self.nodes {
+            let t = std::fs::read_to_string(&n.keylog).unwrap_or_default();
+            v.extend(t.lines().map(str::to_string));
+        }
+        v.sort();
+        v.dedup();
+        v
+    }
+
     /// Runs `ping` from host `h` (0: host1, 1: host2) to `dst`.
     ///
     /// # Errors
@@ -318,4 +370,100 @@ impl Scenario {
         a.push(dst);
         self.topo.exec(&self.topo.hosts[h].ns, &a)
     }
+}
+
+/// A running capture.
+#[derive(Debug)]
+pub struct Capture {
+    child: Option<Child>,
+    /// The pcap file.
+    pub path: PathBuf,
+}
+
+impl Capture {
+    /// Stops the capture (SIGINT, so the file is complete).
+    pub fn stop(&mut self) -> PathBuf {
+        if let Some(mut c) = self.child.take() {
+            let _ = Command::new("kill")
+                .args(["-INT", &c.id().to_string()])
+                .status();
+            let end = Instant::now() + Duration::from_secs(10);
+            while Instant::now() < end {
+                if let Ok(Some(_)) = c.try_wait() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        self.path.clone()
+    }
+}
+
+impl Drop for Capture {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Reads a capture with tshark: the given fields of the packets matching
+/// `filter`, decrypting ESP with `esp_sa` records.
+///
+/// # Errors
+///
+/// tshark failed.
+pub fn tshark_fields(
+    pcap: &Path,
+    esp_sa: &[String],
+    filter: &str,
+    fields: &[&str],
+) -> Result<Vec<Vec<String>>> {
+    let mut cmd = Command::new("tshark");
+    cmd.arg("-n").arg("-r").arg(pcap);
+    if !esp_sa.is_empty() {
+        cmd.args(["-o", "esp.enable_encryption_decode:TRUE"]);
+        for r in esp_sa {
+            cmd.arg("-o").arg(format!("uat:esp_sa:{r}"));
+        }
+    }
+    cmd.args(["-Y", filter, "-T", "fields", "-E", "separator=|"]);
+    for f in fields {
+        cmd.args(["-e", f]);
+    }
+    let out = cmd.output().context("running tshark")?;
+    if !out.status.success() {
+        bail!("tshark: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| l.split('|').map(str::to_string).collect())
+        .collect())
+}
+
+/// ESP counters of a `show dataplane` text: (encrypted, decrypted), summed
+/// over workers.
+#[must_use]
+pub fn esp_counters(show_dataplane: &str) -> Option<(u64, u64)> {
+    let mut found = false;
+    let (mut e, mut d) = (0, 0);
+    for l in show_dataplane.lines() {
+        let Some(rest) = l.split("ESP encrypted ").nth(1) else {
+            continue;
+        };
+        let mut w = rest.split(|c: char| c == ' ' || c == ',');
+        let enc: u64 = w.next()?.parse().ok()?;
+        let dec: u64 = rest
+            .split("decrypted ")
+            .nth(1)?
+            .split(',')
+            .next()?
+            .trim()
+            .parse()
+            .ok()?;
+        e += enc;
+        d += dec;
+        found = true;
+    }
+    found.then_some((e, d))
 }

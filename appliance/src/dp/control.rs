@@ -189,6 +189,15 @@ impl Control {
         ok
     }
 
+    /// Sends a worker's counters.
+    pub fn stats(&mut self, worker: u16, lcore: u32, values: Vec<u64>) {
+        self.send(&Msg::Stats {
+            worker,
+            lcore,
+            values,
+        });
+    }
+
     /// Sends a redirect trigger.
     pub fn redirect(&mut self, ingress: u32, egress: u32, packet: &[u8]) -> bool {
         let ok = self.send(&Msg::Redirect {

@@ -412,9 +412,19 @@ pub fn run(plan: &Plan, stop: Arc<AtomicBool>, log: &mut dyn Write) -> Result<Re
         let _ = log.flush();
         let mut backoff = Backoff::new(plan.idle);
         let mut next_stats = plan.stats_interval.map(|d| started + d);
+        let mut next_report = started;
         while !stop.load(Ordering::Relaxed) {
             let now = Instant::now();
             let work = service.poll(now);
+            if now >= next_report && service.control().is_some() {
+                next_report = now + Duration::from_secs(1);
+                let counters: Vec<(u32, dataplane::counters::WorkerCounters)> = lcores
+                    .iter()
+                    .zip(&mirrors)
+                    .map(|(lc, m)| (*lc, m.load().pipeline))
+                    .collect();
+                service.send_stats(&counters);
+            }
             if let (Some(at), Some(every)) = (next_stats, plan.stats_interval) {
                 if now >= at {
                     next_stats = Some(at + every);

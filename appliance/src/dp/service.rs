@@ -107,6 +107,16 @@ impl Service {
         self.control.as_ref()
     }
 
+    /// Sends each worker's counters to the control plane (lcore and
+    /// counters by worker index).
+    pub fn send_stats(&mut self, workers: &[(u32, dataplane::counters::WorkerCounters)]) {
+        if let Some(c) = &mut self.control {
+            for (i, (lcore, w)) in workers.iter().enumerate() {
+                c.stats(i as u16, *lcore, w.to_values());
+            }
+        }
+    }
+
     /// One round: punts, commands, timers, outputs. Returns the work done
     /// (0 when idle).
     pub fn poll(&mut self, now: Instant) -> usize {
