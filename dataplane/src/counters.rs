@@ -218,9 +218,11 @@ mod tests {
 
     #[test]
     fn test_values_round_trip() {
-        let mut c = WorkerCounters::default();
-        c.rx_packets = 5;
-        c.consumed = 2;
+        let mut c = WorkerCounters {
+            rx_packets: 5,
+            consumed: 2,
+            ..Default::default()
+        };
         c.drop(DropReason::ALL[3]);
         let v = c.to_values();
         let back = WorkerCounters::from_values(&v).unwrap();

@@ -451,7 +451,7 @@ pub fn esp_counters(show_dataplane: &str) -> Option<(u64, u64)> {
         let Some(rest) = l.split("ESP encrypted ").nth(1) else {
             continue;
         };
-        let mut w = rest.split(|c: char| c == ' ' || c == ',');
+        let mut w = rest.split([' ', ',']);
         let enc: u64 = w.next()?.parse().ok()?;
         let dec: u64 = rest
             .split("decrypted ")
