@@ -134,6 +134,35 @@ fn spoke_to_spoke_shortcut_end_to_end() {
         .iter()
         .all(|f| f.contains(&"10.0.0.110".to_string()) && f.contains(&"10.0.0.120".to_string())));
 
+    // Fallback: spoke2 goes away. spoke1's DPD finds the shortcut dead
+    // and purges it: spoke2's network is reached through the hub again.
+    s.stop_controlplane(S2, false);
+    s.stop_dataplane(S2);
+    s.wait("shortcut purged", Duration::from_secs(60), |s| {
+        !s.show(S1, &["ip", "nhrp"]).contains("192.168.120.0/24")
+            && !s
+                .show(S1, &["ip", "route"])
+                .contains("H     192.168.120.0/24")
+    })
+    .unwrap();
+    // spoke2 returns: through the hub first, then a new shortcut.
+    s.start_dataplane(S2).unwrap();
+    s.start_controlplane(S2).unwrap();
+    s.wait("spoke2 back", Duration::from_secs(60), |s| {
+        s.show(S2, &["crypto", "ikev2", "client", "flexvpn"])
+            .contains("Current State:UP")
+            && s.show(HUB, &["ip", "route"])
+                .contains("192.168.120.0/24 is directly connected")
+    })
+    .unwrap();
+    let out = s.ping(0, "192.168.120.10", &["-c", "3", "-W", "2"]);
+    assert!(out.is_ok(), "after spoke2 returned: {out:?}\n{}", s.logs());
+    s.wait("a new shortcut", Duration::from_secs(30), |s| {
+        s.show(S1, &["ip", "route"])
+            .contains("H     192.168.120.0/24")
+    })
+    .unwrap();
+
     // tshark, with the keys, sees the NHRP exchange inside ESP and GRE.
     assert!(s.stop(), "{}", s.logs());
     let wan_pcap = all.stop();

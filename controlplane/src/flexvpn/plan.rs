@@ -18,7 +18,7 @@ use crate::config::{
     self, AuthMethod as CfgAuth, Config, Identity as CfgIdentity, IdentityMatch as CfgMatch,
     Ipv4Address, TunnelMode as CfgTunnelMode,
 };
-use crate::ikev2::config::{CpRequestConfig, DpdConfig, IpPrefix, PoolConfig};
+use crate::ikev2::config::{CpRequestConfig, DpdConfig, IpPrefix, PoolConfig, RetransmitPolicy};
 use crate::ikev2::{self, Authenticator, Identity, IdentityMatch, Keyring, Psk};
 
 /// A configuration that cannot run, with the line it comes from (0: the
@@ -531,10 +531,21 @@ impl NodePlan {
         } else {
             profiles.iter().flat_map(|p| p.matches.clone()).collect()
         };
-        if let Some((interval, _retry)) = profile.dpd {
+        if let Some((interval, retry)) = profile.dpd {
             ike.dpd = Some(DpdConfig {
                 interval: Duration::from_secs(u64::from(interval.max(1))),
             });
+            // IOS's `dpd INTERVAL RETRY`: unanswered requests are sent
+            // again every RETRY seconds, five more times, then the peer is
+            // dead. The IKEv2 core applies one retransmission policy to
+            // every request, so this sets it for all of them.
+            let retry = Duration::from_secs(u64::from(retry.clamp(1, 60)));
+            ike.retransmit = RetransmitPolicy {
+                initial: retry,
+                backoff: 1,
+                max_interval: retry,
+                max_transmissions: 6,
+            };
         }
 
         // Responder side: pool and pushed attributes.
