@@ -180,3 +180,71 @@ fn spoke_to_spoke_shortcut_end_to_end() {
     assert!(has("1"), "no Resolution Request: {nhrp:?}");
     assert!(has("2"), "no Resolution Reply: {nhrp:?}");
 }
+
+/// The hub's control plane dies (SIGKILL) while host1 talks to host2: the
+/// dataplanes keep forwarding on the SAs they have. A new control plane
+/// starts, reads back what the dataplane holds, keeps clear of it, and the
+/// spokes (whose DPD finds the old IKE SAs gone) re-establish their
+/// tunnels to it; the state of the dead control plane is removed after
+/// the grace period. The tunnels are re-established, not resumed.
+#[test]
+fn hub_control_plane_restart() {
+    let tag = format!("r{}", std::process::id() % 100_000);
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("e2e-{tag}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut s = Scenario::start(exe(), &tag, &dir).unwrap();
+    s.wait("spokes up", Duration::from_secs(30), |s| {
+        (1..3).all(|i| {
+            s.show(i, &["crypto", "ikev2", "client", "flexvpn"])
+                .contains("Current State:UP")
+        })
+    })
+    .unwrap();
+    let out = s.ping(0, "192.168.120.10", &["-c", "2", "-W", "2"]);
+    assert!(out.is_ok(), "{out:?}\n{}", s.logs());
+
+    let st = s.stop_controlplane(HUB, true);
+    assert!(st.is_some());
+    // No control plane on the hub: the dataplanes still forward.
+    let out = s.ping(0, "192.168.120.10", &["-c", "5", "-i", "0.2", "-W", "2"]);
+    assert!(
+        out.is_ok(),
+        "without the hub's control plane: {out:?}\n{}",
+        s.logs()
+    );
+
+    s.start_controlplane(HUB).unwrap();
+    s.wait(
+        "the new control plane sees the old state",
+        Duration::from_secs(20),
+        |s| {
+            s.show(HUB, &["dataplane"])
+                .contains("From the previous control plane: 2 tunnel(s)")
+        },
+    )
+    .unwrap();
+    s.wait("spokes re-established", Duration::from_secs(90), |s| {
+        s.show(HUB, &["crypto", "ikev2", "sa"])
+            .matches("READY")
+            .count()
+            == 2
+            && (1..3).all(|i| {
+                s.show(i, &["crypto", "ikev2", "client", "flexvpn"])
+                    .contains("Current State:UP")
+            })
+    })
+    .unwrap();
+    let out = s.ping(0, "192.168.120.10", &["-c", "3", "-W", "2"]);
+    assert!(out.is_ok(), "after the restart: {out:?}\n{}", s.logs());
+    // The grace period (20 s here) ends: the old state goes.
+    s.wait("old state removed", Duration::from_secs(40), |s| {
+        !s.show(HUB, &["dataplane"])
+            .contains("From the previous control plane")
+    })
+    .unwrap();
+    let log = std::fs::read_to_string(&s.nodes[HUB].cp_log).unwrap();
+    assert!(log.contains("grace period over"), "{log}");
+    let out = s.ping(0, "192.168.120.10", &["-c", "3", "-W", "2"]);
+    assert!(out.is_ok(), "after the grace period: {out:?}\n{}", s.logs());
+    assert!(s.stop(), "{}", s.logs());
+}
