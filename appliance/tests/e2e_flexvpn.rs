@@ -18,7 +18,7 @@
 
 use std::time::Duration;
 
-use appliance::demo::scenario::{esp_counters, tshark_fields, Scenario};
+use appliance::demo::scenario::{esp_counters, tshark_fields, Scenario, Variant};
 
 const HUB: usize = 0;
 const S1: usize = 1;
@@ -44,7 +44,7 @@ fn spoke_to_spoke_shortcut_end_to_end() {
     let tag = format!("e{}", std::process::id() % 100_000);
     let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("e2e-{tag}"));
     let _ = std::fs::remove_dir_all(&dir);
-    let mut s = Scenario::start(exe(), &tag, &dir).unwrap();
+    let mut s = Scenario::start(exe(), &tag, &dir, Variant::default()).unwrap();
     let wan = s.topo.wan.clone();
     let mut all = s.capture(&wan, "br0", &dir.join("wan.pcap")).unwrap();
 
@@ -192,7 +192,7 @@ fn hub_control_plane_restart() {
     let tag = format!("r{}", std::process::id() % 100_000);
     let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("e2e-{tag}"));
     let _ = std::fs::remove_dir_all(&dir);
-    let mut s = Scenario::start(exe(), &tag, &dir).unwrap();
+    let mut s = Scenario::start(exe(), &tag, &dir, Variant::default()).unwrap();
     s.wait("spokes up", Duration::from_secs(30), |s| {
         (1..3).all(|i| {
             s.show(i, &["crypto", "ikev2", "client", "flexvpn"])
@@ -247,4 +247,94 @@ fn hub_control_plane_restart() {
     let out = s.ping(0, "192.168.120.10", &["-c", "3", "-W", "2"]);
     assert!(out.is_ok(), "after the grace period: {out:?}\n{}", s.logs());
     assert!(s.stop(), "{}", s.logs());
+}
+
+/// The main sequence with an IPv6 overlay, an IPv6 underlay, and both:
+/// spokes up with pool addresses of the overlay's family, host1 reaches
+/// host2 through the hub, the shortcut comes up between the spokes'
+/// underlay addresses, and traffic then goes spoke to spoke.
+fn variant(tag: &str, v: Variant) {
+    let tag = format!("{tag}{}", std::process::id() % 10_000);
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("e2e-{tag}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut s = Scenario::start(exe(), &tag, &dir, v).unwrap();
+    let pool = if v.overlay6 { "fd00:16::" } else { "172.16.0." };
+    s.wait("spokes up", Duration::from_secs(30), |s| {
+        (1..3).all(|i| {
+            let c = s.show(i, &["crypto", "ikev2", "client", "flexvpn"]);
+            c.contains("Current State:UP") && c.contains(&format!("Assigned address : {pool}"))
+        })
+    })
+    .unwrap();
+    let c = s.show(S1, &["crypto", "ikev2", "client", "flexvpn"]);
+    assert!(c.contains(&format!("Peer : {}", v.wan()[HUB])), "{c}");
+    let six = if v.overlay6 { &["-6"][..] } else { &[][..] };
+    let mut args = six.to_vec();
+    args.extend_from_slice(&["-c", "3", "-W", "2"]);
+    let out = s.ping(0, v.host2(), &args);
+    assert!(out.is_ok(), "{out:?}\n{}", s.logs());
+    let fam = if v.overlay6 { "ipv6" } else { "ip" };
+    s.wait("shortcut", Duration::from_secs(30), |s| {
+        s.show(S1, &[fam, "nhrp"])
+            .contains(&format!("{} via", v.net2()))
+    })
+    .unwrap();
+    let nhrp = s.show(S1, &[fam, "nhrp"]);
+    assert!(
+        nhrp.contains(&format!("NBMA address: {}", v.wan()[S2])),
+        "{nhrp}"
+    );
+    settle();
+    let hub0 = counters(&s, HUB);
+    let mut args = six.to_vec();
+    args.extend_from_slice(&["-c", "10", "-i", "0.2", "-W", "2"]);
+    let out = s.ping(0, v.host2(), &args);
+    let rt = if v.overlay6 { "ipv6" } else { "ip" };
+    assert!(
+        out.is_ok(),
+        "{out:?}\n{}\n{}\n{}\n{}\n{}\n{}\n{}",
+        s.show(S1, &[rt, "route"]),
+        s.show(S2, &[rt, "route"]),
+        s.show(S2, &[fam, "nhrp"]),
+        s.show(S1, &["dataplane"]),
+        s.show(S2, &["dataplane"]),
+        s.show(S2, &["crypto", "ipsec", "sa"]),
+        s.logs()
+    );
+    settle();
+    assert_eq!(counters(&s, HUB), hub0, "the hub still carries ESP");
+    assert!(s.stop(), "{}", s.logs());
+}
+
+#[test]
+fn ipv6_overlay_over_ipv4() {
+    variant(
+        "o",
+        Variant {
+            overlay6: true,
+            underlay6: false,
+        },
+    );
+}
+
+#[test]
+fn ipv4_overlay_over_ipv6() {
+    variant(
+        "u",
+        Variant {
+            overlay6: false,
+            underlay6: true,
+        },
+    );
+}
+
+#[test]
+fn ipv6_overlay_over_ipv6() {
+    variant(
+        "b",
+        Variant {
+            overlay6: true,
+            underlay6: true,
+        },
+    );
 }

@@ -19,7 +19,7 @@ use std::collections::{BTreeMap, BinaryHeap};
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
-use controlplane::config;
+use controlplane::config::{self, lab};
 use controlplane::flexvpn::{
     Command, FibChange, Node, NodePlan, Output, Source, Target, TunnelSpec,
 };
@@ -48,21 +48,7 @@ fn psk_config(file: &str) -> String {
         env!("CARGO_MANIFEST_DIR")
     ))
     .unwrap();
-    let text = text
-        .replace(
-            "authentication local rsa-sig",
-            "authentication local pre-share",
-        )
-        .replace(
-            "authentication remote rsa-sig",
-            "authentication remote pre-share",
-        )
-        .replace("pki trustpoint CA", "keyring local flex")
-        .replace(
-            "aaa authorization group cert list default default",
-            "aaa authorization group psk list default default",
-        );
-    format!("{text}\n!\ncrypto ikev2 keyring flex\n peer any\n  address 0.0.0.0 0.0.0.0\n  pre-shared-key flexvpn-sim-key\n")
+    lab::with_psk(&text, "flex", "flexvpn-sim-key", None)
 }
 
 fn node(file: &str, spi_base: u32) -> Node {
@@ -792,68 +778,6 @@ fn test_plan_of_the_seed_configs() {
     assert!(e.line > 0);
 }
 
-/// The seed configuration turned into an IPv6 overlay (`ipv6 address
-/// negotiated`, `ipv6 nhrp`, an IPv6 pool and access lists).
-fn v6_overlay(text: &str) -> String {
-    text.replace(
-        "ip address 172.16.1.1 255.255.255.255",
-        "ipv6 address fd00:16:1::1/128",
-    )
-    .replace("ip unnumbered ", "ipv6 unnumbered ")
-    .replace("ip nhrp ", "ipv6 nhrp ")
-    .replace("ip address negotiated", "ipv6 address negotiated")
-    .replace("pool flex-pool\n", "ipv6 pool flex-pool6\n")
-    .replace(
-        "ip local pool flex-pool 172.16.0.1 172.16.0.254",
-        "ipv6 local pool flex-pool6 fd00:16::/64 128",
-    )
-    .replace(
-        "route set access-list flex-route",
-        "route set access-list ipv6 flex-route",
-    )
-    .replace(
-        "ip access-list standard flex-route\npermit any",
-        "ipv6 access-list flex-route\npermit ipv6 any any",
-    )
-    .replace(
-        "ip address 192.168.110.1 255.255.255.0",
-        "ipv6 address fd00:110::1/64",
-    )
-    .replace(
-        "ip address 192.168.120.1 255.255.255.0",
-        "ipv6 address fd00:120::1/64",
-    )
-    .replace(
-        "ip access-list standard flex-route\npermit 192.168.110.0 0.0.0.255",
-        "ipv6 access-list flex-route\npermit ipv6 fd00:110::/64 any",
-    )
-    .replace(
-        "ip access-list standard flex-route\npermit 192.168.120.0 0.0.0.255",
-        "ipv6 access-list flex-route\npermit ipv6 fd00:120::/64 any",
-    )
-}
-
-/// The seed configuration over an IPv6 underlay (2001:db8::/64 in place of
-/// 10.0.0.0/24, `tunnel mode gre ipv6`).
-fn v6_underlay(text: &str) -> String {
-    let mut t = text.to_string();
-    for n in ["100", "110", "120"] {
-        t = t
-            .replace(
-                &format!("ip address 10.0.0.{n} 255.255.255.0"),
-                &format!("ipv6 address 2001:db8::{n}/64"),
-            )
-            .replace(
-                &format!("tunnel destination 10.0.0.{n}"),
-                &format!("tunnel destination 2001:db8::{n}"),
-            );
-    }
-    t.replace(
-        "tunnel protection ipsec profile default",
-        "tunnel protection ipsec profile default\ntunnel mode gre ipv6",
-    )
-}
-
 fn variant(overlay6: bool, underlay6: bool) {
     let files = [
         "static-hub.conf",
@@ -863,10 +787,10 @@ fn variant(overlay6: bool, underlay6: bool) {
     let configs = files.map(|f| {
         let mut t = psk_config(f);
         if overlay6 {
-            t = v6_overlay(&t);
+            t = lab::ipv6_overlay(&t);
         }
         if underlay6 {
-            t = v6_underlay(&t);
+            t = lab::ipv6_underlay(&t);
         }
         t
     });

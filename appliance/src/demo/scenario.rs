@@ -32,29 +32,61 @@ pub const SEEDS: [(&str, &str); 3] = [
 /// The pre-shared key of the scenario.
 pub const PSK: &str = "flexvpn-demo-key";
 
+/// Address families of the run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Variant {
+    /// IPv6 inside the tunnels (hosts talk IPv6).
+    pub overlay6: bool,
+    /// IPv6 between the appliances.
+    pub underlay6: bool,
+}
+
+impl Variant {
+    /// host2's address in this variant.
+    #[must_use]
+    pub fn host2(&self) -> &'static str {
+        if self.overlay6 {
+            "fd00:120::10"
+        } else {
+            "192.168.120.10"
+        }
+    }
+
+    /// spoke2's network, as `show ip[v6] nhrp` prints it.
+    #[must_use]
+    pub fn net2(&self) -> &'static str {
+        if self.overlay6 {
+            "fd00:120::/64"
+        } else {
+            "192.168.120.0/24"
+        }
+    }
+
+    /// An address of each appliance on the WAN (hub, spoke1, spoke2).
+    #[must_use]
+    pub fn wan(&self) -> [&'static str; 3] {
+        if self.underlay6 {
+            ["2001:db8::100", "2001:db8::110", "2001:db8::120"]
+        } else {
+            ["10.0.0.100", "10.0.0.110", "10.0.0.120"]
+        }
+    }
+}
+
 /// A seed configuration made runnable here: pre-shared keys instead of
-/// the certificates it references, DPD every few seconds, the ports and
-/// EAL options of the dataplane.
+/// the certificates it references, DPD every few seconds, the address
+/// families of `v`, the ports and EAL options of the dataplane.
 #[must_use]
-pub fn config_for(node: usize) -> String {
+pub fn config_for(node: usize, v: Variant) -> String {
+    use controlplane::config::lab;
     let (_, seed) = SEEDS[node];
-    let mut t = seed
-        .replace(
-            "authentication local rsa-sig",
-            "authentication local pre-share",
-        )
-        .replace(
-            "authentication remote rsa-sig",
-            "authentication remote pre-share",
-        )
-        .replace("pki trustpoint CA", "keyring local demo\n dpd 5 2 periodic")
-        .replace(
-            "aaa authorization group cert list default default",
-            "aaa authorization group psk list default default",
-        );
-    t.push_str(&format!(
-        "!\ncrypto ikev2 keyring demo\n peer any\n  address 0.0.0.0 0.0.0.0\n  pre-shared-key {PSK}\n!\n"
-    ));
+    let mut t = lab::with_psk(seed, "demo", PSK, Some((5, 2)));
+    if v.overlay6 {
+        t = lab::ipv6_overlay(&t);
+    }
+    if v.underlay6 {
+        t = lab::ipv6_underlay(&t);
+    }
     t.push_str("dataplane port Ethernet0/0 device net_af_packet0,iface=eth0\n");
     if node > 0 {
         t.push_str("dataplane port Ethernet1/0 device net_af_packet1,iface=eth1\n");
@@ -133,7 +165,7 @@ impl Scenario {
     /// # Errors
     ///
     /// The topology or a process could not be set up.
-    pub fn start(exe: &Path, tag: &str, dir: &Path) -> Result<Self> {
+    pub fn start(exe: &Path, tag: &str, dir: &Path, variant: Variant) -> Result<Self> {
         std::fs::create_dir_all(dir)?;
         let topo = Topology::create(tag)?;
         let mut s = Self {
@@ -143,7 +175,7 @@ impl Scenario {
             exe: exe.to_path_buf(),
         };
         for (i, name) in APPLIANCES.iter().enumerate() {
-            let text = config_for(i);
+            let text = config_for(i, variant);
             let config = dir.join(format!("{name}.conf"));
             std::fs::write(&config, &text)?;
             let cfg = controlplane::config::parse(&text)

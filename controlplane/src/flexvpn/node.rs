@@ -123,7 +123,7 @@ struct TunnelState {
     /// Child SAs: (inbound, outbound) SPIs.
     sas: Vec<(u32, u32)>,
     /// NHRP shortcut token to hand back once the first SA is installed.
-    shortcut_token: Option<u64>,
+    shortcut_tokens: Vec<u64>,
     /// Routes IKEv2 gave this tunnel.
     routes: Vec<IpPrefix>,
 }
@@ -134,6 +134,15 @@ struct StaticState {
     tunnel: TunnelId,
     retry_at: Option<Instant>,
     address: Option<IpAddr>,
+}
+
+/// A shortcut tunnel being set up: the NHRP tokens waiting for it, its
+/// template, the peer's NBMA address.
+#[derive(Debug)]
+struct PendingShortcut {
+    tokens: Vec<u64>,
+    template: u32,
+    peer: IpAddr,
 }
 
 /// Counters for `show` and metrics.
@@ -163,7 +172,7 @@ pub struct Node {
     tunnels: BTreeMap<TunnelId, TunnelState>,
     by_ike: HashMap<IkeSaId, TunnelId>,
     /// Shortcut IKE SAs being set up: token and template.
-    pending_shortcuts: HashMap<IkeSaId, (u64, u32)>,
+    pending_shortcuts: HashMap<IkeSaId, PendingShortcut>,
     statics: Vec<StaticState>,
     next_tunnel: TunnelId,
     /// Virtual-Access ids given back, reused smallest first.
@@ -488,13 +497,13 @@ impl Node {
                     t.spec.udp_encap = c.udp_encap;
                 }
                 t.sas.push((c.inbound_spi, c.outbound_spi));
-                let token = t.shortcut_token.take();
+                let tokens = std::mem::take(&mut t.shortcut_tokens);
                 let spec = t.spec.clone();
                 if moved {
                     self.cmd(Command::TunnelSet(spec));
                 }
                 self.cmd(Command::SaInstall { tunnel: id, sa: c });
-                if let Some(token) = token {
+                for token in tokens {
                     self.nhrp.shortcut_up(now, token, id);
                 }
             }
@@ -618,7 +627,7 @@ impl Node {
     }
 
     fn on_tunnel_up(&mut self, now: Instant, u: TunnelUp) {
-        let (id, name, kind, encap, nhrp, address, shortcut_token) =
+        let (id, name, kind, encap, nhrp, address, shortcut_tokens) =
             if let Some(i) = self.static_of(u.ike_sa) {
                 let t = self.plan.tunnels[i].clone();
                 let address = match &t.address {
@@ -646,14 +655,14 @@ impl Node {
                     t.encap,
                     t.nhrp,
                     address,
-                    None,
+                    Vec::new(),
                 )
             } else {
                 let (template, token) = match self.pending_shortcuts.remove(&u.ike_sa) {
-                    Some((token, template)) => (Some(template), Some(token)),
+                    Some(p) => (Some(p.template), p.tokens),
                     None => (
                         self.plan.profile_for(&u.peer_id).and_then(|p| p.template),
-                        None,
+                        Vec::new(),
                     ),
                 };
                 let Some(tn) = template else {
@@ -739,7 +748,7 @@ impl Node {
                 kind,
                 ike_sa: u.ike_sa,
                 sas: Vec::new(),
-                shortcut_token,
+                shortcut_tokens,
                 routes: Vec::new(),
             },
         );
@@ -797,7 +806,7 @@ impl Node {
                 peer_protocol,
             } => {
                 // A tunnel to that peer may be up already (built by the
-                // other direction): reuse it.
+                // other direction), or on its way: use it.
                 let existing = self
                     .tunnels
                     .values()
@@ -806,6 +815,24 @@ impl Node {
                 if let Some(id) = existing {
                     self.counters.shortcuts_reused += 1;
                     self.nhrp.shortcut_up(now, token, id);
+                    return;
+                }
+                if let Some(t) = self
+                    .tunnels
+                    .values_mut()
+                    .find(|t| t.spec.remote.ip() == peer_nbma)
+                {
+                    self.counters.shortcuts_reused += 1;
+                    t.shortcut_tokens.push(token);
+                    return;
+                }
+                if let Some(p) = self
+                    .pending_shortcuts
+                    .values_mut()
+                    .find(|p| p.peer == peer_nbma)
+                {
+                    self.counters.shortcuts_reused += 1;
+                    p.tokens.push(token);
                     return;
                 }
                 let Some(local) = self
@@ -829,15 +856,25 @@ impl Node {
                     return;
                 };
                 let port = self.plan.ike.ports.0;
-                match self.ike.initiate(
+                // No INITIAL_CONTACT: the other spoke may be building a
+                // shortcut to us at this moment, and must keep it.
+                match self.ike.initiate_with(
                     now,
                     SocketAddr::new(local, port),
                     SocketAddr::new(peer_nbma, port),
                     None,
+                    false,
                 ) {
                     Ok(id) => {
                         self.counters.shortcuts_initiated += 1;
-                        self.pending_shortcuts.insert(id, (token, template));
+                        self.pending_shortcuts.insert(
+                            id,
+                            PendingShortcut {
+                                tokens: vec![token],
+                                template,
+                                peer: peer_nbma,
+                            },
+                        );
                         self.log(format!(
                             "NHRP: building a shortcut to {peer_protocol} at {peer_nbma} from Virtual-Template{template}"
                         ));

@@ -209,6 +209,30 @@ impl Endpoint {
         Ok(id)
     }
 
+    /// [`Endpoint::initiate`], saying whether IKE_AUTH carries
+    /// INITIAL_CONTACT (which makes the peer drop every other IKE SA it has
+    /// with us). A FlexVPN spoke sends it to its hub; a shortcut to
+    /// another spoke must not, since both spokes may build one at once.
+    ///
+    /// # Errors
+    ///
+    /// As [`Endpoint::initiate`].
+    pub fn initiate_with(
+        &mut self,
+        now: Instant,
+        local: SocketAddr,
+        remote: SocketAddr,
+        peer: Option<Identity>,
+        initial_contact: bool,
+    ) -> Result<IkeSaId, Error> {
+        let mut sa = IkeSa::initiate(&mut self.sh, now, local, remote, peer)?;
+        sa.initial_contact = initial_contact;
+        let id = sa.id;
+        self.sas.insert(id, sa);
+        self.after(id, now);
+        Ok(id)
+    }
+
     /// Rekeys a Child SA (by our inbound SPI), for example when the
     /// dataplane reports its soft byte or sequence limit.
     ///

@@ -390,6 +390,8 @@ pub(crate) struct IkeSa {
     sk: Option<SkCiphers>,
     init: Option<InitData>,
     pub(crate) peer_id: Option<Identity>,
+    /// Send INITIAL_CONTACT in our IKE_AUTH request (initiator).
+    pub(crate) initial_contact: bool,
     expected_peer: Option<Identity>,
     next_msg_id: u32,
     pending: Option<Pending>,
@@ -452,6 +454,7 @@ impl IkeSa {
             id,
             state,
             original_initiator: false,
+            initial_contact: false,
             spi_i: 0,
             spi_r: 0,
             local,
@@ -566,6 +569,7 @@ impl IkeSa {
         let id = sh.new_id();
         let mut sa = Self::blank(id, now, local, remote, IkeState::InitSent);
         sa.original_initiator = true;
+        sa.initial_contact = cfg.initial_contact;
         sa.expected_peer = expected_peer;
         sa.spi_i = sh.new_ike_spi(id);
         let group = cfg.ike_proposals[0].dh[0];
@@ -1479,7 +1483,7 @@ impl IkeSa {
                 .sign(suite.prf(), self.expected_peer.as_ref(), &octets)
                 .map_err(PeerMisbehaved::Auth)?;
             let mut ps = vec![Payload::IdI(idi)];
-            if cfg.initial_contact {
+            if self.initial_contact {
                 ps.push(Payload::Notify(NotifyPayload::new(
                     NotifyType::INITIAL_CONTACT,
                     Vec::new(),
