@@ -11,6 +11,7 @@
 //!   shared memory; `--udp` instead: IKE on kernel UDP sockets, without a
 //!   dataplane (see `appliance::cp`).
 //! - `appliance show WORDS... [--json]`: asks a running control plane.
+//! - `appliance demo`: the source document's scenario in namespaces.
 //!
 //! `appliance run` (both processes from one configuration) arrives
 //! later.
@@ -27,6 +28,7 @@ const USAGE: &str = "usage: appliance dataplane --config FILE.toml [--shm NAME] 
        appliance controlplane --config FILE (--shm NAME [--grace SECS] | --udp) [--socket PATH] [--metrics ADDR:PORT]
        appliance show [--socket PATH] COMMAND... [--json]
        appliance check-config FILE
+       appliance demo [--keep]
 
   check-config  check an IOS-style configuration (docs/CONFIG.md): errors
                 and warnings with their line numbers; exit 1 on any error
@@ -40,6 +42,11 @@ const USAGE: &str = "usage: appliance dataplane --config FILE.toml [--shm NAME] 
                 show requests on --socket (default /run/flexvpn/HOSTNAME.sock),
                 Prometheus metrics on --metrics; JSON log lines on stderr
                 (FLEXVPN_LOG=debug|info|warn)
+
+  demo          the source document's scenario in network namespaces (root):
+                hub and two spokes, each a dataplane (net_af_packet, no
+                hugepages) and a control plane; prints a timeline
+                (--keep: stay up until Enter)
 
   show          crypto ikev2 sa [detail] | crypto ikev2 client flexvpn |
                 crypto ipsec sa | ip nhrp | ipv6 nhrp | ip route |
@@ -65,6 +72,11 @@ fn real_main() -> Result<()> {
         Some("check-config") => check_config(&args[1..]),
         Some("controlplane") => controlplane(&args[1..]),
         Some("show") => show(&args[1..]),
+        Some("demo") => {
+            let keep = args[1..].iter().any(|a| a == "--keep");
+            let exe = std::env::current_exe().context("finding our own executable")?;
+            appliance::demo::run::run(&exe, &mut std::io::stdout(), keep)
+        }
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
             Ok(())

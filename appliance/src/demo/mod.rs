@@ -2,5 +2,6 @@
 //! virtual devices. [`topology`] builds the network; [`scenario`] runs the
 //! three appliances (two processes each) on it.
 
+pub mod run;
 pub mod scenario;
 pub mod topology;

@@ -157,6 +157,10 @@ impl Topology {
                 "nodad",
             ])?;
             must(&["ip", "-n", &h.ns, "link", "set", "eth0", "up"])?;
+            // The kernel would leave UDP/TCP checksums for the (virtual)
+            // NIC to fill in; net_af_packet on the other end reads them
+            // unfilled. Hosts compute them themselves, as behind a real NIC.
+            must(&["ip", "netns", "exec", &h.ns, "ethtool", "-K", "eth0", "tx", "off"])?;
             must(&[
                 "ip",
                 "-n",
@@ -222,6 +226,7 @@ impl Topology {
         ])
         .or_else(|_| must(&["ip", "-n", &ns, fam, "addr", "add", addr, "dev", "eth0"]))?;
         must(&["ip", "-n", &ns, "link", "set", "eth0", "up"])?;
+        must(&["ip", "netns", "exec", &ns, "ethtool", "-K", "eth0", "tx", "off"])?;
         Ok(ns)
     }
 
