@@ -160,7 +160,9 @@ impl Topology {
             // The kernel would leave UDP/TCP checksums for the (virtual)
             // NIC to fill in; net_af_packet on the other end reads them
             // unfilled. Hosts compute them themselves, as behind a real NIC.
-            must(&["ip", "netns", "exec", &h.ns, "ethtool", "-K", "eth0", "tx", "off"])?;
+            must(&[
+                "ip", "netns", "exec", &h.ns, "ethtool", "-K", "eth0", "tx", "off",
+            ])?;
             must(&[
                 "ip",
                 "-n",
@@ -226,7 +228,9 @@ impl Topology {
         ])
         .or_else(|_| must(&["ip", "-n", &ns, fam, "addr", "add", addr, "dev", "eth0"]))?;
         must(&["ip", "-n", &ns, "link", "set", "eth0", "up"])?;
-        must(&["ip", "netns", "exec", &ns, "ethtool", "-K", "eth0", "tx", "off"])?;
+        must(&[
+            "ip", "netns", "exec", &ns, "ethtool", "-K", "eth0", "tx", "off",
+        ])?;
         Ok(ns)
     }
 
