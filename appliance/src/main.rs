@@ -11,10 +11,10 @@
 //!   shared memory; `--udp` instead: IKE on kernel UDP sockets, without a
 //!   dataplane (see `appliance::cp`).
 //! - `appliance show WORDS... [--json]`: asks a running control plane.
+//! - `appliance run --config FILE`: both processes from one IOS-style
+//!   configuration, supervised (see `appliance::run`).
 //! - `appliance demo`: the source document's scenario in namespaces.
 //!
-//! `appliance run` (both processes from one configuration) arrives
-//! later.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -28,6 +28,7 @@ const USAGE: &str = "usage: appliance dataplane --config FILE.toml [--shm NAME] 
        appliance controlplane --config FILE (--shm NAME [--grace SECS] | --udp) [--socket PATH] [--metrics ADDR:PORT]
        appliance show [--socket PATH] COMMAND... [--json]
        appliance check-config FILE
+       appliance run --config FILE [--runtime-dir DIR] [--socket PATH] [--metrics ADDR:PORT]
        appliance demo [--keep]
 
   check-config  check an IOS-style configuration (docs/CONFIG.md): errors
@@ -42,6 +43,12 @@ const USAGE: &str = "usage: appliance dataplane --config FILE.toml [--shm NAME] 
                 show requests on --socket (default /run/flexvpn/HOSTNAME.sock),
                 Prometheus metrics on --metrics; JSON log lines on stderr
                 (FLEXVPN_LOG=debug|info|warn)
+
+  run           the appliance: derives the dataplane's configuration from the
+                IOS-style FILE (dataplane port/cores/eal statements), starts
+                the dataplane process and the control plane attached to it,
+                restarts the control plane if it exits (the dataplane keeps
+                forwarding), stops both on SIGINT/SIGTERM
 
   demo          the source document's scenario in network namespaces (root):
                 hub and two spokes, each a dataplane (net_af_packet, no
@@ -72,6 +79,7 @@ fn real_main() -> Result<()> {
         Some("check-config") => check_config(&args[1..]),
         Some("controlplane") => controlplane(&args[1..]),
         Some("show") => show(&args[1..]),
+        Some("run") => run(&args[1..]),
         Some("demo") => {
             let keep = args[1..].iter().any(|a| a == "--keep");
             let exe = std::env::current_exe().context("finding our own executable")?;
@@ -331,6 +339,97 @@ fn show(args: &[String]) -> Result<()> {
     print!("{out}");
     if out.starts_with('%') {
         std::process::exit(1);
+    }
+    Ok(())
+}
+
+fn run(args: &[String]) -> Result<()> {
+    use appliance::run::{supervise, ChildSpec};
+    let mut config = None;
+    let mut runtime = None;
+    let mut socket = None;
+    let mut metrics: Option<String> = None;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--config" | "-c" => {
+                config = Some(PathBuf::from(it.next().context("--config needs a file")?))
+            }
+            "--runtime-dir" => {
+                runtime = Some(PathBuf::from(
+                    it.next().context("--runtime-dir needs a path")?,
+                ))
+            }
+            "--socket" => socket = Some(PathBuf::from(it.next().context("--socket needs a path")?)),
+            "--metrics" => metrics = Some(it.next().context("--metrics needs ADDR:PORT")?.clone()),
+            other => bail!("unknown argument {other:?}\n{USAGE}"),
+        }
+    }
+    let path = config.with_context(|| format!("--config FILE is required\n{USAGE}"))?;
+    let path = std::fs::canonicalize(&path).with_context(|| format!("{}", path.display()))?;
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let parsed = controlplane::config::parse(&text);
+    for d in &parsed.diagnostics {
+        eprintln!("{}: {d}", path.display());
+    }
+    let cfg = parsed
+        .config
+        .with_context(|| format!("{}: the configuration has errors", path.display()))?;
+    // Fail early on what the control plane would refuse.
+    controlplane::flexvpn::NodePlan::from_config(&cfg)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let dp_toml = appliance::ios::dataplane_toml(&cfg)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let host = cfg.hostname.clone().unwrap_or_else(|| "router".to_string());
+    let runtime = runtime.unwrap_or_else(|| PathBuf::from(format!("/run/flexvpn/{host}")));
+    std::fs::create_dir_all(&runtime).with_context(|| format!("creating {}", runtime.display()))?;
+    let dp_path = runtime.join("dataplane.toml");
+    std::fs::write(&dp_path, dp_toml).with_context(|| format!("writing {}", dp_path.display()))?;
+    let shm = format!(
+        "flexvpn-{}",
+        host.replace(|c: char| !c.is_ascii_alphanumeric() && c != '-', "_")
+    );
+    let socket = socket.unwrap_or_else(|| default_socket(&host));
+    let exe = std::env::current_exe().context("finding our own executable")?;
+    let exe = exe.to_string_lossy().to_string();
+    let dataplane = ChildSpec {
+        name: "dataplane".into(),
+        argv: vec![
+            exe.clone(),
+            "dataplane".into(),
+            "--config".into(),
+            dp_path.to_string_lossy().to_string(),
+            "--shm".into(),
+            shm.clone(),
+        ],
+    };
+    let mut cp_argv = vec![
+        exe,
+        "controlplane".into(),
+        "--config".into(),
+        path.to_string_lossy().to_string(),
+        "--shm".into(),
+        shm,
+        "--socket".into(),
+        socket.to_string_lossy().to_string(),
+    ];
+    if let Some(m) = metrics {
+        cp_argv.push("--metrics".into());
+        cp_argv.push(m);
+    }
+    let controlplane = ChildSpec {
+        name: "control plane".into(),
+        argv: cp_argv,
+    };
+    let stop = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(sig, Arc::clone(&stop)).context("signal handler")?;
+    }
+    let logger = appliance::cp::log::Logger::stderr(&host);
+    let out = supervise(&dataplane, &controlplane, &stop, &logger)?;
+    if let Some(why) = out.dataplane_died {
+        bail!("{why}");
     }
     Ok(())
 }
