@@ -124,6 +124,35 @@ fn spoke_to_spoke_shortcut_end_to_end() {
         s2_1.0 >= s2_0.0 + 10,
         "spoke2 encrypted {s2_0:?} -> {s2_1:?}"
     );
+    // Per-SA counters: spoke2's shortcut SA opened the pings.
+    let ipsec = s.show(S2, &["crypto", "ipsec", "sa"]);
+    let decaps: u64 = ipsec
+        .split("interface: Virtual-Access")
+        .skip(1)
+        .filter_map(|b| {
+            b.split("#pkts decaps: ")
+                .nth(1)?
+                .split(',')
+                .next()?
+                .trim()
+                .parse::<u64>()
+                .ok()
+        })
+        .sum();
+    assert!(decaps >= 10, "{ipsec}");
+    let m = s.show(S2, &["metrics"]);
+    assert!(
+        m.lines().any(
+            |l| l.starts_with("flexvpn_sa_packets_total{interface=\"Virtual-Access")
+                && l.contains("direction=\"in\"")
+                && !l.ends_with(" 0")
+        ),
+        "{m}"
+    );
+    assert!(
+        m.contains("flexvpn_dp_drops_total{lcore=\"1\",reason="),
+        "{m}"
+    );
     let esp_hub = tshark_fields(&hub_pcap, &[], "esp", &["frame.number"]).unwrap();
     assert!(
         esp_hub.is_empty(),

@@ -26,6 +26,7 @@
 //! | 36..38 | dp -> cp | [`Msg::DumpTunnel`], [`Msg::DumpSa`], [`Msg::DumpRoute`] |
 //! | 39 | dp -> cp | [`Msg::DumpDone`] |
 //! | 40 | dp -> cp | [`Msg::Stats`]: one worker's counters, every second |
+//! | 41 | dp -> cp | [`Msg::SaStats`]: packets and bytes of some SAs |
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -282,6 +283,8 @@ pub enum Msg {
         /// Messages in it.
         count: u32,
     },
+    /// Traffic of some SAs (all of them over a few messages).
+    SaStats(Vec<SaTraffic>),
     /// One worker's counters (`crate::counters::WorkerCounters::to_values`).
     Stats {
         /// Worker index.
@@ -292,6 +295,24 @@ pub enum Msg {
         values: Vec<u64>,
     },
 }
+
+/// One SA's traffic in a [`Msg::SaStats`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct SaTraffic {
+    /// Our inbound SPI (the SA's key).
+    pub inbound_spi: u32,
+    /// Packets opened.
+    pub in_packets: u64,
+    /// Bytes opened.
+    pub in_bytes: u64,
+    /// Packets sealed.
+    pub out_packets: u64,
+    /// Bytes sealed.
+    pub out_bytes: u64,
+}
+
+/// Most SAs a [`Msg::SaStats`] carries (it fits a 2 KiB slot).
+pub const MAX_SA_STATS: usize = 48;
 
 /// Most values a [`Msg::Stats`] carries.
 pub const MAX_STATS: usize = 256;
@@ -511,6 +532,7 @@ impl Msg {
             Self::DumpRoute { .. } => 38,
             Self::DumpDone { .. } => 39,
             Self::Stats { .. } => 40,
+            Self::SaStats(_) => 41,
         }
     }
 
@@ -609,6 +631,17 @@ impl Msg {
                 w.bytes(packet);
             }
             Self::DumpDone { count } => w.u32(*count),
+            Self::SaStats(v) => {
+                let n = v.len().min(MAX_SA_STATS);
+                w.u16(n as u16);
+                for t in &v[..n] {
+                    w.u32(t.inbound_spi);
+                    w.u64(t.in_packets);
+                    w.u64(t.in_bytes);
+                    w.u64(t.out_packets);
+                    w.u64(t.out_bytes);
+                }
+            }
             Self::Stats {
                 worker,
                 lcore,
@@ -758,6 +791,23 @@ impl Msg {
             },
             36 => Self::DumpTunnel(get_tunnel(&mut r)?),
             39 => Self::DumpDone { count: r.u32()? },
+            41 => {
+                let n = usize::from(r.u16()?);
+                if n > MAX_SA_STATS {
+                    return Err(CtlError::Field("SA stats count"));
+                }
+                let mut v = Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push(SaTraffic {
+                        inbound_spi: r.u32()?,
+                        in_packets: r.u64()?,
+                        in_bytes: r.u64()?,
+                        out_packets: r.u64()?,
+                        out_bytes: r.u64()?,
+                    });
+                }
+                Self::SaStats(v)
+            }
             40 => {
                 let worker = r.u16()?;
                 let lcore = r.u32()?;
@@ -878,6 +928,13 @@ pub fn samples() -> Vec<Vec<u8>> {
             lcore: 1,
             values: vec![1, 2, 3],
         },
+        Msg::SaStats(vec![SaTraffic {
+            inbound_spi: 0x1000,
+            in_packets: 5,
+            in_bytes: 500,
+            out_packets: 6,
+            out_bytes: 600,
+        }]),
     ];
     msgs.iter()
         .enumerate()

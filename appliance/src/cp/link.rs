@@ -187,6 +187,8 @@ pub struct ShmLink {
     log: Vec<String>,
     /// The dataplane's counters by worker index: (lcore, counters).
     workers: std::collections::BTreeMap<u16, (u32, WorkerCounters)>,
+    /// The SAs' traffic by inbound SPI, as the dataplane last reported it.
+    sa_traffic: std::collections::HashMap<u32, ctl::SaTraffic>,
     /// `FLEXVPN_ESP_KEYLOG`: where SA keys are appended for Wireshark.
     keylog: Option<std::path::PathBuf>,
     /// Counters.
@@ -259,6 +261,7 @@ impl ShmLink {
             log,
             workers: std::collections::BTreeMap::new(),
             keylog: std::env::var_os(KEYLOG_ENV).map(std::path::PathBuf::from),
+            sa_traffic: std::collections::HashMap::new(),
             stats: LinkStats::default(),
         })
     }
@@ -363,6 +366,13 @@ impl ShmLink {
                     egress,
                     packet,
                 });
+            }
+            Msg::SaStats(v) => {
+                for t in v {
+                    if self.set_sas.contains(&t.inbound_spi) {
+                        self.sa_traffic.insert(t.inbound_spi, t);
+                    }
+                }
             }
             Msg::Stats {
                 worker,
@@ -482,6 +492,7 @@ impl Link for ShmLink {
                 outbound_spi,
             } => {
                 self.set_sas.remove(&inbound_spi);
+                self.sa_traffic.remove(&inbound_spi);
                 Msg::SaRemove {
                     tunnel,
                     inbound_spi,
@@ -570,6 +581,10 @@ impl Link for ShmLink {
             );
         }
         t
+    }
+
+    fn sa_traffic(&self) -> Vec<ctl::SaTraffic> {
+        self.sa_traffic.values().copied().collect()
     }
 
     fn dataplane_counters(&self) -> Vec<(u32, WorkerCounters)> {

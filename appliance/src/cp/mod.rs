@@ -96,10 +96,19 @@ pub trait Link {
     fn dataplane_counters(&self) -> Vec<(u32, dataplane::counters::WorkerCounters)> {
         Vec::new()
     }
+    /// The dataplane's latest packet and byte counts of the SAs.
+    fn sa_traffic(&self) -> Vec<dataplane::ctl::SaTraffic> {
+        Vec::new()
+    }
 }
 
-/// The Prometheus text of the control plane and the dataplane's workers.
-pub fn metrics_text(node: &Node, workers: &[(u32, dataplane::counters::WorkerCounters)]) -> String {
+/// The Prometheus text of the control plane, the dataplane's workers and
+/// its SAs.
+pub fn metrics_text(
+    node: &Node,
+    workers: &[(u32, dataplane::counters::WorkerCounters)],
+    sas: &[dataplane::ctl::SaTraffic],
+) -> String {
     let mut w = crate::metrics::Writer::new();
     let stats: Vec<(u32, crate::dp::stats::WorkerStats)> = workers
         .iter()
@@ -114,7 +123,21 @@ pub fn metrics_text(node: &Node, workers: &[(u32, dataplane::counters::WorkerCou
         })
         .collect();
     crate::metrics::dataplane_workers(&mut w, &stats);
-    crate::metrics::control_plane(&mut w, node, &Default::default());
+    let traffic = sas
+        .iter()
+        .map(|t| {
+            (
+                t.inbound_spi,
+                crate::metrics::SaTraffic {
+                    in_packets: t.in_packets,
+                    in_bytes: t.in_bytes,
+                    out_packets: t.out_packets,
+                    out_bytes: t.out_bytes,
+                },
+            )
+        })
+        .collect();
+    crate::metrics::control_plane(&mut w, node, &traffic);
     w.finish()
 }
 
@@ -163,16 +186,21 @@ pub fn run(
     listener.set_nonblocking(true)?;
     let _guard = RemoveOnDrop(opts.socket.clone());
     let node = Arc::new(Mutex::new(node));
-    let workers: Arc<Mutex<Vec<(u32, dataplane::counters::WorkerCounters)>>> =
-        Arc::new(Mutex::new(Vec::new()));
+    type Snapshot = (
+        Vec<(u32, dataplane::counters::WorkerCounters)>,
+        Vec<dataplane::ctl::SaTraffic>,
+    );
+    let workers: Arc<Mutex<Snapshot>> = Arc::new(Mutex::new((Vec::new(), Vec::new())));
     let metrics_stop = Arc::new(AtomicBool::new(false));
     let metrics = match opts.metrics {
         Some(addr) => {
             let n = Arc::clone(&node);
             let wk = Arc::clone(&workers);
             let (bound, h) = crate::metrics::serve(addr, Arc::clone(&metrics_stop), move || {
-                let w = wk.lock().map(|w| w.clone()).unwrap_or_default();
-                n.lock().map(|n| metrics_text(&n, &w)).unwrap_or_default()
+                let (w, sas) = wk.lock().map(|w| w.clone()).unwrap_or_default();
+                n.lock()
+                    .map(|n| metrics_text(&n, &w, &sas))
+                    .unwrap_or_default()
             })
             .with_context(|| format!("binding the metrics endpoint {addr}"))?;
             logger.info(
@@ -218,7 +246,7 @@ pub fn run(
                 logger.info("dataplane-link", &l);
             }
             if let Ok(mut w) = workers.lock() {
-                *w = link.dataplane_counters();
+                *w = (link.dataplane_counters(), link.sa_traffic());
             }
             let released = link.released_tunnel_ids();
             if !released.is_empty() {

@@ -57,7 +57,23 @@ pub fn dispatch(
             }
         }
         ["crypto", "ipsec", "sa"] => {
-            let rows = s::ipsec_sa(node, |_| None);
+            let traffic = link.sa_traffic();
+            let rows = s::ipsec_sa(node, |spi| {
+                traffic.iter().find(|t| t.inbound_spi == spi).map(|t| {
+                    (
+                        s::SaCounters {
+                            packets: t.in_packets,
+                            bytes: t.in_bytes,
+                            errors: 0,
+                        },
+                        s::SaCounters {
+                            packets: t.out_packets,
+                            bytes: t.out_bytes,
+                            errors: 0,
+                        },
+                    )
+                })
+            });
             if as_json {
                 json(&rows)
             } else {
@@ -88,7 +104,7 @@ pub fn dispatch(
                 s::render_interfaces(&rows)
             }
         }
-        ["metrics"] => super::metrics_text(node, &link.dataplane_counters()),
+        ["metrics"] => super::metrics_text(node, &link.dataplane_counters(), &link.sa_traffic()),
         ["dataplane"] => {
             let t = link.describe();
             if as_json {

@@ -84,7 +84,12 @@ pub struct Control {
     sas: BTreeMap<u32, (u32, u32)>,
     /// Counters.
     pub stats: ControlStats,
+    /// Where the next round of SA counters starts.
+    sa_cursor: u32,
 }
+
+/// SA counter messages sent per round (each [`dataplane::ctl::MAX_SA_STATS`] SAs).
+const SA_STATS_MESSAGES: usize = 40;
 
 impl Drop for Control {
     fn drop(&mut self) {
@@ -152,6 +157,7 @@ impl Control {
             tunnels: BTreeMap::new(),
             sas: BTreeMap::new(),
             stats: ControlStats::default(),
+            sa_cursor: 0,
         })
     }
 
@@ -196,6 +202,51 @@ impl Control {
             lcore,
             values,
         });
+    }
+
+    /// Sends the packets and bytes of the SAs the control plane installed:
+    /// up to [`SA_STATS_MESSAGES`] messages per call, going on from where
+    /// the last call stopped (every SA is covered once per pass).
+    pub fn sa_stats(&mut self, t: &Tables<'_>) {
+        use dataplane::ctl::{SaTraffic, MAX_SA_STATS};
+        let mut batch = Vec::with_capacity(MAX_SA_STATS);
+        let mut sent = 0;
+        let keys: Vec<(u32, (u32, u32))> = self
+            .sas
+            .range(self.sa_cursor..)
+            .chain(self.sas.range(..self.sa_cursor))
+            .take(SA_STATS_MESSAGES * MAX_SA_STATS)
+            .map(|(k, v)| (*k, *v))
+            .collect();
+        let total = keys.len();
+        for (i, (spi, (tunnel, out_spi))) in keys.into_iter().enumerate() {
+            let mut tr = SaTraffic {
+                inbound_spi: spi,
+                ..SaTraffic::default()
+            };
+            if let Some(sa) = t.sas.get(spi) {
+                tr.in_packets = sa.sa.packets();
+                tr.in_bytes = sa.sa.bytes();
+            }
+            if let Some(o) = t
+                .tunnels
+                .get(tunnel)
+                .and_then(|x| x.outbound.clone())
+                .filter(|o| o.spi() == out_spi)
+            {
+                tr.out_packets = o.packets();
+                tr.out_bytes = o.bytes();
+            }
+            batch.push(tr);
+            self.sa_cursor = spi.wrapping_add(1);
+            if batch.len() == MAX_SA_STATS || i + 1 == total {
+                self.send(&Msg::SaStats(std::mem::take(&mut batch)));
+                sent += 1;
+                if sent == SA_STATS_MESSAGES {
+                    break;
+                }
+            }
+        }
     }
 
     /// Sends a redirect trigger.

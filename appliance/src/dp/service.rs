@@ -114,6 +114,11 @@ impl Service {
             for (i, (lcore, w)) in workers.iter().enumerate() {
                 c.stats(i as u16, *lcore, w.to_values());
             }
+            c.sa_stats(&Tables {
+                sas: &mut self.sas,
+                tunnels: &mut self.tunnels,
+                routes: &mut self.routes,
+            });
         }
     }
 
