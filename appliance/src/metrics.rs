@@ -378,6 +378,22 @@ pub fn control_plane(w: &mut Writer, node: &Node, traffic: &BTreeMap<u32, SaTraf
         &[],
         shortcuts as f64,
     );
+    for (kind, l) in [
+        ("static", &node.static_setup),
+        ("shortcut", &node.shortcut_setup),
+    ] {
+        let h = Histogram {
+            bounds: l.bounds.to_vec(),
+            counts: l.counts.clone(),
+            sum: l.sum,
+        };
+        w.histogram(
+            "flexvpn_tunnel_setup_seconds",
+            "Time to bring a tunnel up: a static tunnel from initiation, a shortcut from NHRP's request to its first SA.",
+            &[("kind", kind)],
+            &h,
+        );
+    }
     for (fam, help) in [
         (
             "flexvpn_sa_packets_total",
@@ -656,6 +672,19 @@ mod tests {
             "flexvpn_sa_packets_total{{interface=\"Virtual-Access1\",spi=\"0x{spi:08x}\",direction=\"in\"}} 7\n"
         )), "{t}");
         assert!(t.contains("flexvpn_nhrp_redirects_sent_total 0\n"), "{t}");
+        // The spoke's static tunnel was timed.
+        let mut w = Writer::new();
+        control_plane(&mut w, &nodes[1], &BTreeMap::new());
+        let t = w.finish();
+        assert!(check_exposition(&t) > 10);
+        assert!(
+            t.contains("flexvpn_tunnel_setup_seconds_count{kind=\"static\"} 1\n"),
+            "{t}"
+        );
+        assert!(
+            t.contains("flexvpn_tunnel_setup_seconds_bucket{kind=\"static\",le=\"+Inf\"} 1\n"),
+            "{t}"
+        );
     }
 
     #[test]

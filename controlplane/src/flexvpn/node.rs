@@ -131,9 +131,55 @@ struct TunnelState {
 #[derive(Debug)]
 struct StaticState {
     ike_sa: Option<IkeSaId>,
+    /// When the current attempt started.
+    since: Option<Instant>,
     tunnel: TunnelId,
     retry_at: Option<Instant>,
     address: Option<IpAddr>,
+}
+
+/// A histogram of set-up times, for metrics (cumulative buckets are
+/// computed by the exporter).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Latency {
+    /// Upper bounds of the buckets, in seconds.
+    pub bounds: &'static [f64],
+    /// Observations per bucket, one more than `bounds` (above the last).
+    pub counts: Vec<u64>,
+    /// Sum of the observations, seconds.
+    pub sum: f64,
+}
+
+/// Buckets of [`Latency`]: 5 ms to 30 s.
+pub const SETUP_BUCKETS: &[f64] = &[
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+];
+
+impl Latency {
+    fn new() -> Self {
+        Self {
+            bounds: SETUP_BUCKETS,
+            counts: vec![0; SETUP_BUCKETS.len() + 1],
+            sum: 0.0,
+        }
+    }
+
+    fn observe(&mut self, d: Duration) {
+        let s = d.as_secs_f64();
+        let i = self
+            .bounds
+            .iter()
+            .position(|b| s <= *b)
+            .unwrap_or(self.bounds.len());
+        self.counts[i] += 1;
+        self.sum += s;
+    }
+
+    /// Observations.
+    #[must_use]
+    pub fn count(&self) -> u64 {
+        self.counts.iter().sum()
+    }
 }
 
 /// A shortcut tunnel being set up: the NHRP tokens waiting for it, its
@@ -143,6 +189,7 @@ struct PendingShortcut {
     tokens: Vec<u64>,
     template: u32,
     peer: IpAddr,
+    since: Instant,
 }
 
 /// Counters for `show` and metrics.
@@ -183,6 +230,12 @@ pub struct Node {
     next_va: u32,
     out: VecDeque<Output>,
     counters: NodeCounters,
+    /// Static tunnels: initiation to tunnel up.
+    pub static_setup: Latency,
+    /// Shortcuts: NHRP's request to the first SA of the shortcut tunnel.
+    pub shortcut_setup: Latency,
+    /// When each shortcut tunnel's set-up began, until its first SA.
+    shortcut_since: HashMap<TunnelId, Instant>,
 }
 
 impl Node {
@@ -195,6 +248,7 @@ impl Node {
         let statics: Vec<StaticState> = (0..plan.tunnels.len())
             .map(|i| StaticState {
                 ike_sa: None,
+                since: None,
                 tunnel: TunnelId::try_from(i).unwrap_or(TunnelId::MAX),
                 retry_at: None,
                 address: match &plan.tunnels[i].address {
@@ -219,6 +273,9 @@ impl Node {
             next_va: 1,
             out: VecDeque::new(),
             counters: NodeCounters::default(),
+            static_setup: Latency::new(),
+            shortcut_setup: Latency::new(),
+            shortcut_since: HashMap::new(),
         }
     }
 
@@ -347,6 +404,7 @@ impl Node {
             Ok(id) => {
                 self.statics[i].ike_sa = Some(id);
                 self.statics[i].retry_at = None;
+                self.statics[i].since = Some(now);
             }
             Err(e) => {
                 self.log(format!(
@@ -503,6 +561,10 @@ impl Node {
                     self.cmd(Command::TunnelSet(spec));
                 }
                 self.cmd(Command::SaInstall { tunnel: id, sa: c });
+                if let Some(since) = self.shortcut_since.remove(&id) {
+                    self.shortcut_setup
+                        .observe(now.saturating_duration_since(since));
+                }
                 for token in tokens {
                     self.nhrp.shortcut_up(now, token, id);
                 }
@@ -627,6 +689,7 @@ impl Node {
     }
 
     fn on_tunnel_up(&mut self, now: Instant, u: TunnelUp) {
+        let mut pending_since = None;
         let (id, name, kind, encap, nhrp, address, shortcut_tokens) =
             if let Some(i) = self.static_of(u.ike_sa) {
                 let t = self.plan.tunnels[i].clone();
@@ -641,6 +704,10 @@ impl Node {
                     TunnelAddress::Unnumbered(n) => self.unnumbered_address(n, false),
                     TunnelAddress::None => None,
                 };
+                if let Some(since) = self.statics[i].since.take() {
+                    self.static_setup
+                        .observe(now.saturating_duration_since(since));
+                }
                 if matches!(t.address, TunnelAddress::Negotiated) {
                     if let Some(old) = self.statics[i].address {
                         self.rib
@@ -659,7 +726,10 @@ impl Node {
                 )
             } else {
                 let (template, token) = match self.pending_shortcuts.remove(&u.ike_sa) {
-                    Some(p) => (Some(p.template), p.tokens),
+                    Some(p) => {
+                        pending_since = Some(p.since);
+                        (Some(p.template), p.tokens)
+                    }
                     None => (
                         self.plan.profile_for(&u.peer_id).and_then(|p| p.template),
                         Vec::new(),
@@ -735,6 +805,9 @@ impl Node {
             peer: u.peer_id.clone(),
         };
         self.by_ike.insert(u.ike_sa, id);
+        if let Some(since) = pending_since {
+            self.shortcut_since.insert(id, since);
+        }
         self.log(format!(
             "{name} up to {} ({}), address {}",
             u.remote,
@@ -873,6 +946,7 @@ impl Node {
                                 tokens: vec![token],
                                 template,
                                 peer: peer_nbma,
+                                since: now,
                             },
                         );
                         self.log(format!(
