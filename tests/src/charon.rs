@@ -35,17 +35,29 @@ pub fn missing() -> Option<String> {
 }
 
 impl Charon {
-    /// Starts charon in namespace `ns` with its files under `dir`.
+    /// Starts charon in namespace `ns` with its files under `dir`, without
+    /// installing routes for its tunnels.
     ///
     /// # Errors
     ///
     /// It could not be started or did not open its control socket.
     pub fn start(ns: &str, dir: &Path) -> Result<Self, String> {
+        Self::start_with(ns, dir, false)
+    }
+
+    /// [`Charon::start`]; `install_routes`: route the peer's traffic
+    /// selectors into the tunnel (a client that sends traffic through it).
+    ///
+    /// # Errors
+    ///
+    /// As [`Charon::start`].
+    pub fn start_with(ns: &str, dir: &Path, install_routes: bool) -> Result<Self, String> {
         std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
         let uri = format!("unix://{}/charon.vici", dir.display());
         let conf = format!(
-            "charon {{\n  load = random nonce openssl aes sha1 sha2 gcm chapoly hmac kdf pem pkcs1 pkcs8 x509 pubkey revocation constraints curve25519 gmp attr kernel-libipsec kernel-netlink socket-default vici updown\n  install_routes = no\n  plugins {{\n    vici {{ socket = {uri} }}\n    kernel-libipsec {{ allow_peer_ts = yes }}\n  }}\n  filelog {{\n    log {{ path = {}/charon.log\n      default = 1\n      ike = 2\n      cfg = 2\n      flush_line = yes }}\n  }}\n  syslog {{ daemon {{ default = -1 }} }}\n}}\n",
-            dir.display()
+            "charon {{\n  load = random nonce openssl aes sha1 sha2 gcm chapoly hmac kdf pem pkcs1 pkcs8 x509 pubkey revocation constraints curve25519 gmp attr kernel-libipsec kernel-netlink socket-default vici updown\n  install_routes = {routes}\n  plugins {{\n    vici {{ socket = {uri} }}\n    kernel-libipsec {{ allow_peer_ts = yes }}\n  }}\n  filelog {{\n    log {{ path = {}/charon.log\n      default = 1\n      ike = 2\n      cfg = 2\n      flush_line = yes }}\n  }}\n  syslog {{ daemon {{ default = -1 }} }}\n}}\n",
+            dir.display(),
+            routes = if install_routes { "yes" } else { "no" }
         );
         let path = dir.join("strongswan.conf");
         std::fs::write(&path, conf).map_err(|e| e.to_string())?;

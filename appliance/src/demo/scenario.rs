@@ -166,6 +166,22 @@ impl Scenario {
     ///
     /// The topology or a process could not be set up.
     pub fn start(exe: &Path, tag: &str, dir: &Path, variant: Variant) -> Result<Self> {
+        Self::start_with(exe, tag, dir, variant, ["", "", ""])
+    }
+
+    /// [`Scenario::start`] with `extra` configuration lines appended to
+    /// each appliance's file (hub, spoke1, spoke2).
+    ///
+    /// # Errors
+    ///
+    /// As [`Scenario::start`].
+    pub fn start_with(
+        exe: &Path,
+        tag: &str,
+        dir: &Path,
+        variant: Variant,
+        extra: [&str; 3],
+    ) -> Result<Self> {
         std::fs::create_dir_all(dir)?;
         let topo = Topology::create(tag)?;
         let mut s = Self {
@@ -175,7 +191,7 @@ impl Scenario {
             exe: exe.to_path_buf(),
         };
         for (i, name) in APPLIANCES.iter().enumerate() {
-            let text = config_for(i, variant);
+            let text = config_for(i, variant) + extra[i];
             let config = dir.join(format!("{name}.conf"));
             std::fs::write(&config, &text)?;
             let cfg = controlplane::config::parse(&text)
