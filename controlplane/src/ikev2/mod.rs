@@ -95,6 +95,7 @@
 //! mode.
 
 pub mod auth;
+pub mod cert_auth;
 pub mod codec;
 pub mod config;
 pub mod crypto;
@@ -103,16 +104,19 @@ mod endpoint;
 pub mod error;
 pub mod events;
 pub mod identity;
+pub mod pki;
 pub mod pool;
 mod proposal;
 mod sa;
 pub mod selectors;
 pub mod state;
 
-pub use auth::{AuthFailure, Authenticator, Keyring, Psk};
+pub use auth::{AuthContext, AuthFailure, Authenticator, Keyring, Psk};
+pub use cert_auth::{CertAuthenticator, PrivateKey, WallClock};
 pub use config::{Config, ConfigError};
 pub use endpoint::{fuzz_responder, Endpoint};
 pub use error::Error;
 pub use events::{Event, IkeSaId, RandomSource, SpiAllocator, Transmit};
 pub use identity::{Identity, IdentityMatch};
+pub use pki::{CertError, Certificate, TrustAnchors};
 pub use sa::{ChildSaInfo, IkeSaInfo, Stats};

@@ -1,0 +1,532 @@
+//! Certificate authentication: chain validation against the fixtures of
+//! `tests/fixtures/pki` (regenerate with its `gen.sh`), the
+//! [`CertAuthenticator`] on its own, and hub and spoke exchanges with
+//! ECDSA and RSA certificates on the simulator's virtual clock, including
+//! the refusals end to end.
+
+mod sim_common;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use controlplane::ikev2::auth::AuthFailure;
+use controlplane::ikev2::codec::{AuthMethod, HashAlgorithm};
+use controlplane::ikev2::crypto::Prf;
+use controlplane::ikev2::events::Event;
+use controlplane::ikev2::{
+    AuthContext, Authenticator, CertAuthenticator, CertError, Certificate, Identity, PrivateKey,
+    TrustAnchors, WallClock,
+};
+use sim_common::*;
+
+const SECOND: Duration = Duration::from_secs(1);
+
+fn fixture(name: &str) -> Vec<u8> {
+    let p = format!("{}/tests/fixtures/pki/{name}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read(&p).unwrap_or_else(|e| panic!("{p}: {e}"))
+}
+
+fn cert(name: &str) -> Certificate {
+    Certificate::from_pem(&fixture(&format!("{name}.pem")))
+        .unwrap()
+        .remove(0)
+}
+
+fn key(name: &str) -> PrivateKey {
+    PrivateKey::from_pem(&fixture(&format!("{name}.key"))).unwrap()
+}
+
+fn anchors() -> TrustAnchors {
+    TrustAnchors::new().with(cert("ca-rsa")).with(cert("ca-ec"))
+}
+
+/// A time inside every fixture's validity.
+fn valid_now() -> i64 {
+    cert("spoke-ec").validity().0 + 3600
+}
+
+fn fqdn(s: &str) -> Identity {
+    Identity::Fqdn(s.into())
+}
+
+// ----- chain validation -----
+
+#[test]
+fn test_chain_direct_and_via_intermediate() {
+    let a = anchors();
+    let now = valid_now();
+    let ee = a.validate(&[cert("hub-rsa")], now).unwrap();
+    assert_eq!(ee, cert("hub-rsa"));
+    // spoke-ec is issued by the intermediate: without it, unknown CA.
+    assert!(matches!(
+        a.validate(&[cert("spoke-ec")], now),
+        Err(CertError::UnknownCa { issuer }) if issuer.contains("Intermediate")
+    ));
+    a.validate(&[cert("spoke-ec"), cert("int-ec")], now)
+        .unwrap();
+    // P-384 end entity under the P-256 root.
+    a.validate(&[cert("spoke-p384")], now).unwrap();
+}
+
+#[test]
+fn test_chain_unknown_ca() {
+    let e = anchors()
+        .validate(&[cert("rogue-spoke")], valid_now())
+        .unwrap_err();
+    assert!(matches!(&e, CertError::UnknownCa { issuer } if issuer.contains("Untrusted Root")));
+    assert!(e.to_string().contains("unknown CA"), "{e}");
+    // No anchors at all.
+    assert!(matches!(
+        TrustAnchors::new().validate(&[cert("hub-ec")], valid_now()),
+        Err(CertError::UnknownCa { .. })
+    ));
+}
+
+#[test]
+fn test_chain_dates() {
+    let c = cert("hub-ec");
+    let (nb, na) = c.validity();
+    let a = anchors();
+    // The root was made a moment before: its dates bound the chain's too.
+    let (root_nb, root_na) = cert("ca-ec").validity();
+    a.validate(std::slice::from_ref(&c), nb.max(root_nb))
+        .unwrap();
+    a.validate(std::slice::from_ref(&c), na.min(root_na))
+        .unwrap();
+    assert!(matches!(
+        a.validate(std::slice::from_ref(&c), root_na + 1),
+        Err(CertError::Expired { .. })
+    ));
+    let e = a.validate(std::slice::from_ref(&c), na + 1).unwrap_err();
+    assert!(matches!(e, CertError::Expired { not_after, .. } if not_after == na));
+    assert!(e.to_string().contains("expired"), "{e}");
+    let e = a.validate(std::slice::from_ref(&c), nb - 1).unwrap_err();
+    assert!(matches!(e, CertError::NotYetValid { .. }));
+}
+
+#[test]
+fn test_chain_bad_signature() {
+    // Flip a bit of the end entity's signature (its last octet).
+    let mut der = cert("hub-rsa").der().to_vec();
+    let n = der.len();
+    der[n - 1] ^= 1;
+    let forged = Certificate::from_der(&der).unwrap();
+    assert!(matches!(
+        anchors().validate(&[forged], valid_now()),
+        Err(CertError::BadSignature { .. })
+    ));
+}
+
+#[test]
+fn test_chain_issuer_must_be_ca_and_ee_key_usage() {
+    // An end-entity certificate as an anchor does not make its "children"
+    // valid: hub-ec is not a CA (spoke-ec is not issued by it anyway, so
+    // use an EE whose issuer DN we fake by trusting int-ec's EE-less self).
+    let a = TrustAnchors::new().with(cert("hub-ec"));
+    assert!(a.validate(&[cert("spoke-ec")], valid_now()).is_err());
+    // keyUsage without digitalSignature on the end entity.
+    let e = anchors()
+        .validate(&[cert("nosig")], valid_now())
+        .unwrap_err();
+    assert!(matches!(e, CertError::KeyUsage { .. }), "{e}");
+}
+
+#[test]
+fn test_malformed_and_certreq() {
+    assert!(matches!(
+        Certificate::from_der(b"\x30\x03\x02\x01\x00"),
+        Err(CertError::Malformed(_))
+    ));
+    assert!(Certificate::from_pem(b"nothing here").is_err());
+    let a = anchors();
+    let data = a.certreq_data();
+    assert_eq!(data.len(), 40);
+    assert_eq!(&data[..20], &cert("ca-rsa").spki_sha1());
+    assert_ne!(&data[..20], &data[20..]);
+}
+
+#[test]
+fn test_identity_binding() {
+    let s = cert("spoke-ec");
+    assert!(s.binds(&fqdn("spoke1.cisco.com")));
+    assert!(s.binds(&fqdn("SPOKE1.cisco.com.")));
+    assert!(!s.binds(&fqdn("spoke2.cisco.com")));
+    assert!(s.binds(&Identity::Email("spoke1@cisco.com".into())));
+    assert!(s.binds(&Identity::Ipv4("10.0.0.1".parse().unwrap())));
+    assert!(!s.binds(&Identity::Ipv4("10.0.0.2".parse().unwrap())));
+    assert!(s.binds(&Identity::Ipv6("2001:db8::1".parse().unwrap())));
+    // The subject DN, byte for byte and re-encoded with other string types.
+    assert!(s.binds(&s.subject_identity()));
+    assert!(!s.binds(&cert("hub-ec").subject_identity()));
+    let Identity::Dn(dn) = s.subject_identity() else {
+        unreachable!()
+    };
+    let printable = reencode_printable(&dn);
+    assert_ne!(printable, dn);
+    assert!(s.binds(&Identity::Dn(printable)));
+    assert!(
+        s.subject().contains("CN=spoke1.cisco.com"),
+        "{}",
+        s.subject()
+    );
+}
+
+/// The DN with every UTF8String (tag 0x0c) turned into a PrintableString
+/// (0x13): the same name, other bytes. Only for the short fixture names
+/// (single-octet lengths).
+fn reencode_printable(dn: &[u8]) -> Vec<u8> {
+    let mut out = dn.to_vec();
+    let mut i = 0;
+    while i + 1 < out.len() {
+        // An attribute: SEQUENCE { OID, string }.
+        if out[i] == 0x06 {
+            let l = usize::from(out[i + 1]);
+            let v = i + 2 + l;
+            if v < out.len() && out[v] == 0x0c {
+                out[v] = 0x13;
+            }
+            i = v;
+        } else {
+            i += 1;
+        }
+    }
+    out
+}
+
+// ----- the authenticator -----
+
+fn authenticator(name: &str, chain: &[&str], clock: WallClock) -> CertAuthenticator {
+    CertAuthenticator::new(
+        chain.iter().map(|c| cert(c)).collect(),
+        key(name),
+        anchors(),
+        clock,
+    )
+    .unwrap()
+}
+
+#[test]
+fn test_key_must_match_certificate() {
+    let clock = WallClock {
+        at: Instant::now(),
+        unix: valid_now(),
+    };
+    assert!(
+        CertAuthenticator::new(vec![cert("hub-ec")], key("spoke-ec"), anchors(), clock).is_err()
+    );
+    assert!(PrivateKey::from_pem(&fixture("hub-ec.pem")).is_err());
+}
+
+/// Sign with one authenticator, verify with another, for each key type
+/// and with and without the peer's SIGNATURE_HASH_ALGORITHMS.
+#[test]
+fn test_sign_verify_all_methods() {
+    let at = Instant::now();
+    let clock = WallClock {
+        at,
+        unix: valid_now(),
+    };
+    let verifier = authenticator("hub-rsa", &["hub-rsa"], clock);
+    let all = [
+        HashAlgorithm::SHA2_256,
+        HashAlgorithm::SHA2_384,
+        HashAlgorithm::SHA2_512,
+    ];
+    // (key, chain, identity, the peer's hashes, the method we expect)
+    type Case<'a> = (
+        &'a str,
+        &'a [&'a str],
+        &'a str,
+        &'a [HashAlgorithm],
+        AuthMethod,
+    );
+    let cases: [Case<'_>; 6] = [
+        (
+            "spoke-rsa",
+            &["spoke-rsa"],
+            "spoke1.cisco.com",
+            &all,
+            AuthMethod::DIGITAL_SIGNATURE,
+        ),
+        (
+            "spoke-rsa",
+            &["spoke-rsa"],
+            "spoke1.cisco.com",
+            &[HashAlgorithm::SHA2_512],
+            AuthMethod::DIGITAL_SIGNATURE,
+        ),
+        (
+            "spoke-rsa",
+            &["spoke-rsa"],
+            "spoke1.cisco.com",
+            &[],
+            AuthMethod::DIGITAL_SIGNATURE,
+        ),
+        (
+            "spoke-ec",
+            &["spoke-ec", "int-ec"],
+            "spoke1.cisco.com",
+            &all,
+            AuthMethod::DIGITAL_SIGNATURE,
+        ),
+        (
+            "spoke-ec",
+            &["spoke-ec", "int-ec"],
+            "spoke1.cisco.com",
+            &[],
+            AuthMethod::ECDSA_SHA256_P256,
+        ),
+        (
+            "spoke-p384",
+            &["spoke-p384"],
+            "spoke2.cisco.com",
+            &[],
+            AuthMethod::ECDSA_SHA384_P384,
+        ),
+    ];
+    for (k, chain, id, hashes, method) in cases {
+        let signer = authenticator(k, chain, clock);
+        let octets = b"signed octets of RFC 7296 section 2.15";
+        let ctx = AuthContext {
+            now: at + SECOND,
+            peer_certs: &[],
+            peer_hash_algorithms: hashes,
+        };
+        let auth = signer
+            .sign_auth(Prf::HmacSha256, None, octets, &ctx)
+            .unwrap();
+        assert_eq!(auth.method, method, "{k} {hashes:?}");
+        let ders: Vec<Vec<u8>> = signer.certificates().into_iter().map(|c| c.data).collect();
+        let refs: Vec<&[u8]> = ders.iter().map(Vec::as_slice).collect();
+        let vctx = AuthContext {
+            now: at + SECOND,
+            peer_certs: &refs,
+            peer_hash_algorithms: &all,
+        };
+        verifier
+            .verify_auth(Prf::HmacSha256, &fqdn(id), &auth, octets, &vctx)
+            .unwrap_or_else(|e| panic!("{k} {hashes:?}: {e}"));
+        // Other octets: bad signature.
+        assert_eq!(
+            verifier.verify_auth(Prf::HmacSha256, &fqdn(id), &auth, b"other", &vctx),
+            Err(AuthFailure::BadSignature)
+        );
+        // Identity not in the certificate.
+        assert_eq!(
+            verifier.verify_auth(Prf::HmacSha256, &fqdn("x.cisco.com"), &auth, octets, &vctx),
+            Err(AuthFailure::IdentityNotInCertificate(fqdn("x.cisco.com")))
+        );
+        // Ten years on, the certificate has expired.
+        let late = AuthContext {
+            now: at + Duration::from_secs(3650 * 86400 + 86400),
+            ..vctx
+        };
+        assert!(matches!(
+            verifier.verify_auth(Prf::HmacSha256, &fqdn(id), &auth, octets, &late),
+            Err(AuthFailure::Certificate(CertError::Expired { .. }))
+        ));
+    }
+    // No certificate, and a PSK AUTH payload to a certificate verifier.
+    let signer = authenticator("spoke-rsa", &["spoke-rsa"], clock);
+    let ctx = AuthContext {
+        now: at,
+        peer_certs: &[],
+        peer_hash_algorithms: &all,
+    };
+    let auth = signer.sign_auth(Prf::HmacSha256, None, b"o", &ctx).unwrap();
+    assert_eq!(
+        verifier.verify_auth(
+            Prf::HmacSha256,
+            &fqdn("spoke1.cisco.com"),
+            &auth,
+            b"o",
+            &ctx
+        ),
+        Err(AuthFailure::Certificate(CertError::Missing))
+    );
+    let psk = controlplane::ikev2::codec::AuthPayload {
+        method: AuthMethod::SHARED_KEY_MIC,
+        data: vec![0; 32],
+    };
+    assert_eq!(
+        verifier.verify_auth(Prf::HmacSha256, &fqdn("spoke1.cisco.com"), &psk, b"o", &ctx),
+        Err(AuthFailure::UnsupportedMethod(AuthMethod::SHARED_KEY_MIC))
+    );
+}
+
+// ----- simulated exchanges -----
+
+/// Hub and spoke with certificates instead of the PSK of `sim_common`.
+fn cert_sim(
+    seed: u64,
+    hub: (&str, &[&str]),
+    spoke: (&str, &[&str]),
+    unix: i64,
+) -> (Sim, usize, usize) {
+    let mut sim = Sim::new(seed);
+    let clock = WallClock {
+        at: sim.start,
+        unix,
+    };
+    let mut h = hub_config();
+    h.authenticator = Arc::new(authenticator(hub.0, hub.1, clock));
+    let mut s = spoke_config(1);
+    s.authenticator = Arc::new(authenticator(spoke.0, spoke.1, clock));
+    let hub = sim.add("hub", "10.0.0.100", h);
+    let spoke = sim.add("spoke1", "10.0.0.110", s);
+    (sim, hub, spoke)
+}
+
+fn connect(sim: &mut Sim, spoke: usize, hub: usize) {
+    let now = sim.now;
+    let (l, r) = (sim.addr(spoke, 500), sim.addr(hub, 500));
+    sim.nodes[spoke]
+        .ep
+        .initiate(now, l, r, Some(fqdn("hub.cisco.com")))
+        .unwrap();
+}
+
+fn auth_failure(sim: &Sim, node: usize) -> Option<AuthFailure> {
+    sim.events(node).iter().find_map(|e| match e {
+        Event::AuthFailed { reason, .. } => Some(reason.clone()),
+        _ => None,
+    })
+}
+
+fn establish(seed: u64, hub: (&str, &[&str]), spoke: (&str, &[&str])) {
+    let (mut sim, h, s) = cert_sim(seed, hub, spoke, valid_now());
+    connect(&mut sim, s, h);
+    assert!(sim.run_until(10 * SECOND, |x| x.tunnel_up(h) == 1 && x.tunnel_up(s) == 1));
+    let up = sim.events(s).iter().find_map(|e| match e {
+        Event::TunnelUp(u) => Some(u.clone()),
+        _ => None,
+    });
+    assert_eq!(up.unwrap().peer_id, fqdn("hub.cisco.com"));
+    assert!(auth_failure(&sim, h).is_none() && auth_failure(&sim, s).is_none());
+    keys_match(sim.events(s), sim.events(h));
+}
+
+#[test]
+fn sim_cert_ecdsa_with_intermediate() {
+    establish(
+        41,
+        ("hub-ec", &["hub-ec"]),
+        ("spoke-ec", &["spoke-ec", "int-ec"]),
+    );
+}
+
+#[test]
+fn sim_cert_rsa() {
+    establish(42, ("hub-rsa", &["hub-rsa"]), ("spoke-rsa", &["spoke-rsa"]));
+}
+
+#[test]
+fn sim_cert_mixed_rsa_hub_ecdsa_spoke() {
+    establish(
+        43,
+        ("hub-rsa", &["hub-rsa"]),
+        ("spoke-ec", &["spoke-ec", "int-ec"]),
+    );
+}
+
+/// Runs a refused exchange; returns the hub's and the spoke's reasons.
+fn refused(
+    seed: u64,
+    hub: (&str, &[&str]),
+    spoke: (&str, &[&str]),
+    unix: i64,
+) -> (Option<AuthFailure>, Option<AuthFailure>) {
+    let (mut sim, h, s) = cert_sim(seed, hub, spoke, unix);
+    connect(&mut sim, s, h);
+    assert!(sim.run_until(10 * SECOND, |x| x.tunnel_down(s) == 1));
+    sim.run_for(SECOND);
+    assert_eq!(sim.tunnel_up(h) + sim.tunnel_up(s), 0);
+    (auth_failure(&sim, h), auth_failure(&sim, s))
+}
+
+#[test]
+fn sim_cert_unknown_ca_refused() {
+    let (hub, spoke) = refused(
+        44,
+        ("hub-ec", &["hub-ec"]),
+        ("rogue-spoke", &["rogue-spoke"]),
+        valid_now(),
+    );
+    let hub = hub.unwrap();
+    assert!(
+        matches!(hub, AuthFailure::Certificate(CertError::UnknownCa { .. })),
+        "{hub}"
+    );
+    assert!(hub.to_string().contains("unknown CA"), "{hub}");
+    assert_eq!(spoke, Some(AuthFailure::RejectedByPeer));
+}
+
+#[test]
+fn sim_cert_expired_refused() {
+    // Both certificates have expired at this time: the hub refuses first.
+    let late = cert("spoke-ec").validity().1 + 10;
+    let (hub, spoke) = refused(
+        45,
+        ("hub-ec", &["hub-ec"]),
+        ("spoke-ec", &["spoke-ec", "int-ec"]),
+        late,
+    );
+    let hub = hub.unwrap();
+    assert!(
+        matches!(hub, AuthFailure::Certificate(CertError::Expired { .. })),
+        "{hub}"
+    );
+    assert!(hub.to_string().contains("expired"), "{hub}");
+    assert_eq!(spoke, Some(AuthFailure::RejectedByPeer));
+}
+
+#[test]
+fn sim_cert_identity_mismatch_refused() {
+    // The spoke says it is spoke1.cisco.com but shows spoke2's certificate.
+    let (hub, spoke) = refused(
+        46,
+        ("hub-ec", &["hub-ec"]),
+        ("spoke-p384", &["spoke-p384"]),
+        valid_now(),
+    );
+    assert_eq!(
+        hub,
+        Some(AuthFailure::IdentityNotInCertificate(fqdn(
+            "spoke1.cisco.com"
+        )))
+    );
+    assert_eq!(spoke, Some(AuthFailure::RejectedByPeer));
+}
+
+#[test]
+fn sim_cert_hub_refused_by_spoke() {
+    // The hub's certificate is from a CA the spoke does not trust: the
+    // spoke refuses the hub's AUTH and tells it.
+    let mut sim = Sim::new(47);
+    let clock = WallClock {
+        at: sim.start,
+        unix: valid_now(),
+    };
+    let mut h = hub_config();
+    h.authenticator = Arc::new(authenticator("hub-ec", &["hub-ec"], clock));
+    let mut s = spoke_config(1);
+    s.authenticator = Arc::new(
+        CertAuthenticator::new(
+            vec![cert("spoke-rsa")],
+            key("spoke-rsa"),
+            TrustAnchors::new().with(cert("ca-rsa")),
+            clock,
+        )
+        .unwrap(),
+    );
+    let h = sim.add("hub", "10.0.0.100", h);
+    let s = sim.add("spoke1", "10.0.0.110", s);
+    connect(&mut sim, s, h);
+    assert!(sim.run_until(10 * SECOND, |x| x.tunnel_down(s) == 1));
+    sim.run_for(5 * SECOND);
+    assert!(matches!(
+        auth_failure(&sim, s),
+        Some(AuthFailure::Certificate(CertError::UnknownCa { .. }))
+    ));
+    assert_eq!(sim.tunnel_up(s), 0);
+}
