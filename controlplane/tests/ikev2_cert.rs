@@ -530,3 +530,39 @@ fn sim_cert_hub_refused_by_spoke() {
     ));
     assert_eq!(sim.tunnel_up(s), 0);
 }
+
+#[test]
+fn sim_cert_dn_identities() {
+    // Both sides identify with ID_DER_ASN1_DN (their certificates'
+    // subjects); the hub accepts exactly that DN.
+    let mut sim = Sim::new(48);
+    let clock = WallClock {
+        at: sim.start,
+        unix: valid_now(),
+    };
+    let mut h = hub_config();
+    h.local_id = cert("hub-rsa").subject_identity();
+    h.authenticator = Arc::new(authenticator("hub-rsa", &["hub-rsa"], clock));
+    h.remote_match = vec![controlplane::ikev2::IdentityMatch::Exact(
+        cert("spoke-ec").subject_identity(),
+    )];
+    let mut s = spoke_config(1);
+    s.local_id = cert("spoke-ec").subject_identity();
+    s.authenticator = Arc::new(authenticator("spoke-ec", &["spoke-ec", "int-ec"], clock));
+    let h = sim.add("hub", "10.0.0.100", h);
+    let s = sim.add("spoke1", "10.0.0.110", s);
+    let now = sim.now;
+    let (l, r) = (sim.addr(s, 500), sim.addr(h, 500));
+    sim.nodes[s]
+        .ep
+        .initiate(now, l, r, Some(cert("hub-rsa").subject_identity()))
+        .unwrap();
+    assert!(sim.run_until(10 * SECOND, |x| x.tunnel_up(h) == 1 && x.tunnel_up(s) == 1));
+    let up = sim.events(h).iter().find_map(|e| match e {
+        Event::TunnelUp(u) => Some(u.peer_id.clone()),
+        _ => None,
+    });
+    let peer = up.unwrap();
+    assert_eq!(peer, cert("spoke-ec").subject_identity());
+    assert!(peer.to_string().contains("CN=spoke1.cisco.com"), "{peer}");
+}
