@@ -566,3 +566,62 @@ fn sim_cert_dn_identities() {
     assert_eq!(peer, cert("spoke-ec").subject_identity());
     assert!(peer.to_string().contains("CN=spoke1.cisco.com"), "{peer}");
 }
+
+proptest::proptest! {
+    /// Certificates from the network: a real one with bytes changed, or
+    /// noise. Parsing and validation never panic, and a changed
+    /// certificate is accepted only when it still says what the original
+    /// says (the parser is lax about some outer encoding bits that the
+    /// signature does not cover).
+    #[test]
+    fn prop_mutated_certificates_are_refused(
+        pos in 0usize..2000,
+        xor in 1u8..=255,
+        noise in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300),
+    ) {
+        let a = anchors();
+        let good = cert("hub-ec");
+        let mut der = good.der().to_vec();
+        let i = pos % der.len();
+        der[i] ^= xor;
+        if let Ok(c) = Certificate::from_der(&der) {
+            if a.validate(std::slice::from_ref(&c), valid_now()).is_ok() {
+                proptest::prop_assert!(same_content(&c, &good));
+            }
+        }
+        if let Ok(c) = Certificate::from_der(&noise) {
+            let _ = a.validate(&[c.clone(), c], valid_now());
+        }
+        let _ = Certificate::from_pem(&noise);
+        let _ = PrivateKey::from_pem(&noise);
+    }
+}
+
+/// What a relying party uses from a certificate is unchanged.
+fn same_content(c: &Certificate, good: &Certificate) -> bool {
+    c.subject() == good.subject()
+        && c.subject_identity() == good.subject_identity()
+        && c.spki() == good.spki()
+        && c.validity() == good.validity()
+        && c.binds(&fqdn("hub.cisco.com"))
+        && !c.binds(&fqdn("spoke1.cisco.com"))
+}
+
+/// Every octet of a certificate flipped in several ways: whatever is
+/// accepted says what the original says.
+#[test]
+fn test_every_octet_mutated() {
+    let a = anchors();
+    let good = cert("hub-ec");
+    for i in 0..good.der().len() {
+        for xor in [1u8, 2, 4, 8, 0x10, 0x20, 0x40, 0x80, 0xff] {
+            let mut der = good.der().to_vec();
+            der[i] ^= xor;
+            if let Ok(c) = Certificate::from_der(&der) {
+                if a.validate(std::slice::from_ref(&c), valid_now()).is_ok() {
+                    assert!(same_content(&c, &good), "pos {i} xor {xor}");
+                }
+            }
+        }
+    }
+}

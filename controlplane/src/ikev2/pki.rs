@@ -423,28 +423,30 @@ impl TrustAnchors {
         if peer.len() > MAX_CHAIN {
             return Err(CertError::ChainTooLong);
         }
-        let c = ee.parsed();
-        if let Ok(Some(ku)) = c.key_usage() {
+        // Each certificate parsed once for the whole walk.
+        let chain: Vec<X509Certificate<'_>> = peer.iter().map(Certificate::parsed).collect();
+        let anchors: Vec<X509Certificate<'_>> =
+            self.anchors.iter().map(Certificate::parsed).collect();
+        if let Ok(Some(ku)) = chain[0].key_usage() {
             if !ku.value.digital_signature() {
                 return Err(CertError::KeyUsage {
-                    subject: c.subject().to_string(),
+                    subject: chain[0].subject().to_string(),
                 });
             }
         }
-        let mut cur = ee;
+        let mut cur = 0;
         for _ in 0..MAX_CHAIN {
-            let c = cur.parsed();
-            check_dates(&c, now)?;
+            let c = &chain[cur];
+            check_dates(c, now)?;
             // A trust anchor that issued it ends the chain.
             let mut bad_sig = false;
-            for a in &self.anchors {
-                let ap = a.parsed();
+            for ap in &anchors {
                 if !dn_equal(ap.subject().as_raw(), c.issuer().as_raw()) {
                     continue;
                 }
-                match issued_by(&c, &ap) {
+                match issued_by(c, ap) {
                     Ok(()) => {
-                        check_dates(&ap, now)?;
+                        check_dates(ap, now)?;
                         return Ok(ee.clone());
                     }
                     Err(CertError::BadSignature { .. }) => bad_sig = true,
@@ -453,12 +455,11 @@ impl TrustAnchors {
             }
             // Else an intermediate the peer sent.
             let mut next = None;
-            for i in &peer[1..] {
-                let ip = i.parsed();
-                if std::ptr::eq(i, cur) || !dn_equal(ip.subject().as_raw(), c.issuer().as_raw()) {
+            for (i, ip) in chain.iter().enumerate().skip(1) {
+                if i == cur || !dn_equal(ip.subject().as_raw(), c.issuer().as_raw()) {
                     continue;
                 }
-                match issued_by(&c, &ip) {
+                match issued_by(c, ip) {
                     Ok(()) => {
                         next = Some(i);
                         break;
