@@ -354,6 +354,67 @@ fn test_sign_verify_all_methods() {
     );
 }
 
+/// RSASSA-PSS (SHA-256, MGF1-SHA-256, salt 32) AlgorithmIdentifier, with
+/// the explicit NULL hash parameters.
+const PSS_SHA256: &[u8] = &[
+    0x30, 0x41, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0a, 0x30, 0x34, 0xa0,
+    0x0f, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00,
+    0xa1, 0x1c, 0x30, 0x1a, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x08, 0x30,
+    0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0xa2, 0x03,
+    0x02, 0x01, 0x20,
+];
+
+#[test]
+fn test_verify_rsa_pss() {
+    use ring::signature::{RsaKeyPair, RSA_PSS_SHA256};
+    let pem = fixture("spoke-rsa.key");
+    let der = x509_parser::pem::Pem::iter_from_buffer(&pem)
+        .next()
+        .unwrap()
+        .unwrap()
+        .contents;
+    let k = RsaKeyPair::from_pkcs8(&der).unwrap();
+    let rng = ring::rand::SystemRandom::new();
+    let octets = b"signed octets";
+    let mut sig = vec![0; k.public().modulus_len()];
+    k.sign(&RSA_PSS_SHA256, &rng, octets, &mut sig).unwrap();
+    let auth =
+        controlplane::ikev2::codec::AuthPayload::digital_signature(PSS_SHA256, &sig).unwrap();
+    let at = Instant::now();
+    let verifier = authenticator(
+        "hub-rsa",
+        &["hub-rsa"],
+        WallClock {
+            at,
+            unix: valid_now(),
+        },
+    );
+    let spoke = cert("spoke-rsa");
+    let certs = [spoke.der()];
+    let ctx = AuthContext {
+        now: at,
+        peer_certs: &certs,
+        peer_hash_algorithms: &[],
+    };
+    let id = fqdn("spoke1.cisco.com");
+    verifier
+        .verify_auth(Prf::HmacSha256, &id, &auth, octets, &ctx)
+        .unwrap();
+    assert_eq!(
+        verifier.verify_auth(Prf::HmacSha256, &id, &auth, b"other", &ctx),
+        Err(AuthFailure::BadSignature)
+    );
+    // Salt length 20 instead of 32: not something we verify.
+    let mut salt20 = PSS_SHA256.to_vec();
+    let n = salt20.len();
+    salt20[n - 1] = 20;
+    let auth = controlplane::ikev2::codec::AuthPayload::digital_signature(&salt20, &sig).unwrap();
+    assert!(matches!(
+        verifier.verify_auth(Prf::HmacSha256, &id, &auth, octets, &ctx),
+        Err(AuthFailure::Certificate(CertError::Unsupported(_)))
+    ));
+}
+
 // ----- simulated exchanges -----
 
 /// Hub and spoke with certificates instead of the PSK of `sim_common`.

@@ -10,6 +10,8 @@
 //!    signs with classic RSA (method 1, SHA-1), which we verify.
 //! 4. charon presents a certificate from a CA we do not trust: we refuse
 //!    with AUTHENTICATION_FAILED and say why.
+//! 5. charon initiates with `rsa_pss = yes`: RFC 7427 RSASSA-PSS, which we
+//!    verify.
 //!
 //! Skipped, with a message, when not root, or without charon, swanctl,
 //! `ip` or openssl. Namespace and interface names are unique per run; a
@@ -159,11 +161,20 @@ impl Lab {
     }
 
     fn start_charon(&mut self, signature_authentication: bool) -> Result<(), String> {
+        self.start_charon_with(signature_authentication, false)
+    }
+
+    fn start_charon_with(
+        &mut self,
+        signature_authentication: bool,
+        rsa_pss: bool,
+    ) -> Result<(), String> {
         self.stop_charon();
         let conf = format!(
             r#"charon {{
   load = random nonce openssl aes sha1 sha2 gcm hmac kdf pem pkcs1 pkcs8 x509 pubkey revocation constraints curve25519 gmp attr kernel-libipsec kernel-netlink socket-default vici updown
   signature_authentication = {sig}
+  rsa_pss = {pss}
   fragment_size = 576
   plugins {{
     vici {{ socket = {uri} }}
@@ -186,6 +197,7 @@ impl Lab {
             } else {
                 "no"
             },
+            pss = if rsa_pss { "yes" } else { "no" },
             uri = self.uri(),
             dir = self.dir.display()
         );
@@ -471,6 +483,18 @@ fn interop_strongswan_rsa_certificates() {
             .contains("authentication of 'spoke1.cisco.com' (myself) with RSA signature successful")
         {
             return Err("charon did not sign with method 1 (SHA-1)".into());
+        }
+        // RSASSA-PSS from charon.
+        lab.start_charon_with(true, true)?;
+        let ev = charon_initiates(&lab, "spoke-rsa", "ca-rsa")?;
+        if tunnel_peer(&ev) != Some(fqdn("spoke1.cisco.com")) {
+            return Err(format!("charon with RSASSA-PSS: {ev:?}"));
+        }
+        if !lab
+            .log()
+            .contains("authentication of 'spoke1.cisco.com' (myself) with RSA_EMSA_PSS")
+        {
+            return Err("charon did not sign with RSASSA-PSS".into());
         }
         Ok(())
     });

@@ -16,7 +16,9 @@
 //! - ECDSA methods 9 (P-256/SHA-256) and 10 (P-384/SHA-384), RFC 4754
 //!   fixed-size r||s signatures: verified, and signed when the peer sent
 //!   no SIGNATURE_HASH_ALGORITHMS.
-//! - RSASSA-PSS is not done.
+//! - RSASSA-PSS (RFC 7427 with id-RSASSA-PSS parameters): verified for
+//!   SHA-256/384/512 with MGF1 over the same hash and salt = hash length;
+//!   we never sign with it.
 //!
 //! Time: validity dates are checked at the wall-clock time of the exchange,
 //! computed from the state machine's `now` and a [`WallClock`] anchor the
@@ -37,7 +39,7 @@ use super::codec::{
 };
 use super::crypto::Prf;
 use super::identity::Identity;
-use super::pki::{CertError, Certificate, KeyKind, TrustAnchors};
+use super::pki::{rsa_pss_verification, CertError, Certificate, KeyKind, TrustAnchors};
 
 /// The wall-clock time at one instant of the state machine's clock: the
 /// certificate authenticator computes "now" for validity checks as
@@ -313,6 +315,9 @@ fn auth_verification(
                 }
                 (sig_alg::ECDSA_WITH_SHA384, KeyKind::EcdsaP384) => {
                     &signature::ECDSA_P384_SHA384_ASN1
+                }
+                (other, KeyKind::Rsa) if rsa_pss_verification(other).is_some() => {
+                    rsa_pss_verification(other).ok_or(AuthFailure::BadSignature)?
                 }
                 _ => {
                     return Err(AuthFailure::Certificate(CertError::Unsupported(format!(

@@ -92,7 +92,7 @@
 //!   when the last one expired or the peer deleted it (not after an
 //!   operator's delete).
 //!
-//! Not done: RSA signatures with method 1 (verified only), RSASSA-PSS,
+//! Not done: RSA signatures with method 1 or RSASSA-PSS (verified only),
 //! revocation (CRL/OCSP), hash-and-URL certificates, EAP, window sizes above 1, NAT keepalives (the
 //! dataplane's), MOBIKE, childless IKE SAs on request, IPcomp, transport
 //! mode.

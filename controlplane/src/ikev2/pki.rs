@@ -21,7 +21,8 @@ use x509_parser::der_parser::oid::Oid;
 use x509_parser::extensions::GeneralName;
 use x509_parser::pem::Pem;
 use x509_parser::prelude::FromDer;
-use x509_parser::x509::{SubjectPublicKeyInfo, X509Name};
+use x509_parser::signature_algorithm::SignatureAlgorithm;
+use x509_parser::x509::{AlgorithmIdentifier, SubjectPublicKeyInfo, X509Name};
 
 use super::identity::Identity;
 
@@ -37,6 +38,10 @@ const SHA384_WITH_RSA: &str = "1.2.840.113549.1.1.12";
 const SHA512_WITH_RSA: &str = "1.2.840.113549.1.1.13";
 const ECDSA_SHA256: &str = "1.2.840.10045.4.3.2";
 const ECDSA_SHA384: &str = "1.2.840.10045.4.3.3";
+const MGF1: &str = "1.2.840.113549.1.1.8";
+const SHA256: &str = "2.16.840.1.101.3.4.2.1";
+const SHA384: &str = "2.16.840.1.101.3.4.2.2";
+const SHA512: &str = "2.16.840.1.101.3.4.2.3";
 
 fn oid_is(o: &Oid<'_>, s: &str) -> bool {
     o.to_id_string() == s
@@ -371,6 +376,31 @@ pub fn dn_to_string(der: &[u8]) -> Option<String> {
         Ok(([], n)) => Some(n.to_string()),
         _ => None,
     }
+}
+
+/// The ring algorithm for an RFC 7427 RSASSA-PSS AlgorithmIdentifier
+/// (DER): SHA-256/384/512 with MGF1 over the same hash and a salt as long
+/// as the hash, the only parameters `ring` verifies. `None` otherwise.
+#[must_use]
+pub fn rsa_pss_verification(alg_der: &[u8]) -> Option<&'static dyn VerificationAlgorithm> {
+    let Ok(([], ai)) = AlgorithmIdentifier::from_der(alg_der) else {
+        return None;
+    };
+    let Ok(SignatureAlgorithm::RSASSA_PSS(p)) = SignatureAlgorithm::try_from(&ai) else {
+        return None;
+    };
+    let hash = p.hash_algorithm_oid().to_id_string();
+    let mgf = p.mask_gen_algorithm().ok()?;
+    if !oid_is(&mgf.mgf, MGF1) || mgf.hash.to_id_string() != hash || p.trailer_field() != 1 {
+        return None;
+    }
+    let (alg, len): (&'static dyn VerificationAlgorithm, u32) = match hash.as_str() {
+        SHA256 => (&signature::RSA_PSS_2048_8192_SHA256, 32),
+        SHA384 => (&signature::RSA_PSS_2048_8192_SHA384, 48),
+        SHA512 => (&signature::RSA_PSS_2048_8192_SHA512, 64),
+        _ => return None,
+    };
+    (p.salt_length() == len).then_some(alg)
 }
 
 /// Trust anchors (Cisco `crypto pki trustpoint` CA certificates).
