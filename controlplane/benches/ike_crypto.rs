@@ -2,6 +2,15 @@
 //! the hub's CPU, step by step and in total, plus the signature costs of
 //! certificate authentication (ECDSA P-256, RSA-2048) with ring.
 //!
+//! The `ike_responder_cert` group is the same responder work with
+//! certificate authentication through [`CertAuthenticator`] instead of a
+//! PSK: the peer's chain validated to the trust anchor (every link's
+//! signature, dates, extensions), its AUTH signature checked, ours made.
+//! Certificates and keys: `tests/fixtures/pki` (ECDSA: P-256 spoke under a
+//! P-256 intermediate under the root, so three ECDSA verifications and one
+//! signature; RSA: RSA-2048 spoke under the RSA-2048 root, two RSA
+//! verifications and one RSA signature).
+//!
 //! Run: `nice -n 19 cargo bench -p controlplane --bench ike_crypto`.
 //! The RSA key in `data/` is a throwaway made for this benchmark with
 //! `openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048` and
@@ -10,9 +19,14 @@
 use std::hint::black_box;
 use std::time::Duration;
 
+use controlplane::ikev2::codec::{AuthPayload, HashAlgorithm};
 use controlplane::ikev2::crypto::{
     psk_auth, signed_octets, verify_psk_auth, ChildSaKeys, DhGroup, DhPrivateKey, Encr, EspSuite,
     IkeSaKeys, IkeSuite, Prf, Role,
+};
+use controlplane::ikev2::{
+    AuthContext, Authenticator, CertAuthenticator, Certificate, Identity, PrivateKey, TrustAnchors,
+    WallClock,
 };
 use criterion::{criterion_group, criterion_main, Criterion};
 use ring::rand::SystemRandom;
@@ -39,6 +53,21 @@ const INIT_LEN: usize = 400;
 /// ciphers, the initiator's AUTH checked and ours computed, the first Child
 /// SA's KEYMAT, the IKE_AUTH request opened and the response sealed.
 fn responder_tunnel(rng: &SystemRandom, peer_ke: &[u8], request: &[u8]) -> usize {
+    responder_tunnel_with(rng, peer_ke, request, |prf, peer_octets, own| {
+        let peer_auth = psk_auth(prf, b"psk", peer_octets).unwrap();
+        verify_psk_auth(prf, b"psk", peer_octets, peer_auth.as_bytes()).unwrap();
+        psk_auth(prf, b"psk", own).unwrap().len()
+    })
+}
+
+/// The responder's work for one tunnel; `auth` checks the peer's AUTH over
+/// its signed octets and makes ours over `own`, returning its length.
+fn responder_tunnel_with(
+    rng: &SystemRandom,
+    peer_ke: &[u8],
+    request: &[u8],
+    auth: impl Fn(Prf, &[u8], &[u8]) -> usize,
+) -> usize {
     let suite = suite();
     let (ni, nr) = ([0x11u8; 32], [0x22u8; 32]);
     let (spi_i, spi_r) = ([1u8; 8], [2u8; 8]);
@@ -54,14 +83,12 @@ fn responder_tunnel(rng: &SystemRandom, peer_ke: &[u8], request: &[u8]) -> usize
     let id = b"\x02\0\0\0spoke1.cisco.com";
     let peer_octets =
         signed_octets(suite.prf(), &init, &nr, keys.peer_sk_p(Role::Responder), id).unwrap();
-    let peer_auth = psk_auth(suite.prf(), b"psk", &peer_octets).unwrap();
-    verify_psk_auth(suite.prf(), b"psk", &peer_octets, peer_auth.as_bytes()).unwrap();
     let own = signed_octets(suite.prf(), &init, &ni, keys.own_sk_p(Role::Responder), id).unwrap();
-    let auth = psk_auth(suite.prf(), b"psk", &own).unwrap();
+    let auth_len = auth(suite.prf(), &peer_octets, &own);
     let esp = EspSuite::new(Encr::AesGcm16_128, None).unwrap();
     let child = ChildSaKeys::derive(suite.prf(), keys.sk_d(), &esp, None, &ni, &nr).unwrap();
     let response = sk.outbound.seal(&request[..32], &request[32..300]).unwrap();
-    auth.len() + child.initiator_to_responder().encr_key_material().len() + response.len()
+    auth_len + child.initiator_to_responder().encr_key_material().len() + response.len()
 }
 
 fn bench(c: &mut Criterion) {
@@ -118,6 +145,46 @@ fn bench(c: &mut Criterion) {
     });
     g.finish();
 
+    let mut g = c.benchmark_group("ike_responder_cert");
+    for (name, hub, spoke) in [
+        ("ecdsa_p256", "hub-ec", &["spoke-ec", "int-ec"][..]),
+        ("rsa2048", "hub-rsa", &["spoke-rsa"][..]),
+    ] {
+        let (hub_auth, spoke_auth) = (cert_auth(hub, &[hub]), cert_auth(spoke[0], spoke));
+        let spoke_certs: Vec<Vec<u8>> = spoke_auth
+            .certificates()
+            .into_iter()
+            .map(|c| c.data)
+            .collect();
+        let spoke_id = Identity::Fqdn("spoke1.cisco.com".into());
+        // The peer's AUTH is made once: its signature is the spoke's work.
+        // The responder checks it over the same octets each time.
+        let octets = std::cell::RefCell::new(None::<(Vec<u8>, AuthPayload)>);
+        g.bench_function(format!("responder_tunnel_total_x25519_{name}"), |b| {
+            b.iter(|| {
+                responder_tunnel_with(&rng, &peer_ke, &request, |prf, peer_octets, own| {
+                    let mut o = octets.borrow_mut();
+                    let (po, pa) = o.get_or_insert_with(|| {
+                        let a = spoke_auth
+                            .sign_auth(prf, None, peer_octets, &ctx(&[], &HASHES))
+                            .unwrap();
+                        (peer_octets.to_vec(), a)
+                    });
+                    let refs: Vec<&[u8]> = spoke_certs.iter().map(Vec::as_slice).collect();
+                    hub_auth
+                        .verify_auth(prf, &spoke_id, pa, po, &ctx(&refs, &HASHES))
+                        .unwrap();
+                    hub_auth
+                        .sign_auth(prf, Some(&spoke_id), own, &ctx(&[], &HASHES))
+                        .unwrap()
+                        .data
+                        .len()
+                })
+            })
+        });
+    }
+    g.finish();
+
     let mut g = c.benchmark_group("signatures_ring");
     let msg = vec![0xabu8; INIT_LEN + 32 + 32];
     let ecdsa_alg = &signature::ECDSA_P256_SHA256_ASN1_SIGNING;
@@ -163,6 +230,55 @@ fn bench(c: &mut Criterion) {
         b.iter(|| rsa_pub.verify(black_box(&msg), &rsa_sig).unwrap())
     });
     g.finish();
+}
+
+const HASHES: [HashAlgorithm; 1] = [HashAlgorithm::SHA2_256];
+
+fn ctx<'a>(certs: &'a [&'a [u8]], hashes: &'a [HashAlgorithm]) -> AuthContext<'a> {
+    AuthContext {
+        now: START.with(|s| *s),
+        peer_certs: certs,
+        peer_hash_algorithms: hashes,
+    }
+}
+
+thread_local! {
+    static START: std::time::Instant = std::time::Instant::now();
+}
+
+fn fixture(name: &str) -> Vec<u8> {
+    std::fs::read(format!(
+        "{}/tests/fixtures/pki/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
+}
+
+/// A certificate authenticator from the test fixtures, trusting both roots,
+/// its clock inside the fixtures' validity.
+fn cert_auth(key: &str, chain: &[&str]) -> CertAuthenticator {
+    let chain: Vec<Certificate> = chain
+        .iter()
+        .map(|c| {
+            Certificate::from_pem(&fixture(&format!("{c}.pem")))
+                .unwrap()
+                .remove(0)
+        })
+        .collect();
+    let root = |n: &str| Certificate::from_pem(&fixture(n)).unwrap().remove(0);
+    let unix = chain[0].validity().0 + 3600;
+    CertAuthenticator::new(
+        chain,
+        PrivateKey::from_pem(&fixture(&format!("{key}.key"))).unwrap(),
+        TrustAnchors::new()
+            .with(root("ca-rsa.pem"))
+            .with(root("ca-ec.pem")),
+        WallClock {
+            at: START.with(|s| *s),
+            unix,
+        },
+    )
+    .unwrap()
 }
 
 criterion_group! {

@@ -3,15 +3,18 @@
 //!
 //! The state machine computes the signed octets (RFC 7296 section 2.15)
 //! and hands them to the authenticator with the peer's identity; it never
-//! looks at keys. A signature method (RSA/ECDSA certificates, RFC 7427)
-//! is another implementation of the same trait: it would also provide the
-//! CERT payloads to send and check the peer's chain in `verify`.
+//! looks at keys. Certificate authentication is another implementation,
+//! [`super::cert_auth::CertAuthenticator`]: it also provides the CERT,
+//! CERTREQ and SIGNATURE_HASH_ALGORITHMS payloads to send, and gets the
+//! peer's certificates and hash algorithms in an [`AuthContext`].
 
 use std::fmt;
+use std::time::Instant;
 
-use super::codec::AuthMethod;
+use super::codec::{AuthMethod, AuthPayload, CertPayload, CertReqPayload, HashAlgorithm};
 use super::crypto::{psk_auth, verify_psk_auth, Prf, SecretBytes};
 use super::identity::{Identity, IdentityMatch};
+use super::pki::CertError;
 
 /// Why the peer's AUTH payload (or identity) was refused. Carried by
 /// [`super::Event::AuthFailed`].
@@ -41,6 +44,16 @@ pub enum AuthFailure {
     /// Peer misbehaviour: IKE_AUTH without ID or AUTH payload (EAP is not
     /// supported).
     MissingPayload(&'static str),
+    /// The peer's certificate chain is refused (unknown CA, expired, not
+    /// yet valid, bad issuer signature, ...).
+    Certificate(CertError),
+    /// The peer's certificate does not name its IKE identity.
+    IdentityNotInCertificate(Identity),
+    /// The AUTH signature does not verify with the peer certificate's key.
+    BadSignature,
+    /// Local configuration: our private key cannot sign (or does not match
+    /// our certificate).
+    LocalKey(String),
 }
 
 impl fmt::Display for AuthFailure {
@@ -59,8 +72,31 @@ impl fmt::Display for AuthFailure {
             Self::UnsupportedMethod(m) => write!(f, "unsupported authentication method {m}"),
             Self::RejectedByPeer => f.write_str("peer answered AUTHENTICATION_FAILED"),
             Self::MissingPayload(p) => write!(f, "IKE_AUTH without {p} payload"),
+            Self::Certificate(e) => write!(f, "certificate refused: {e}"),
+            Self::IdentityNotInCertificate(id) => {
+                write!(f, "peer identity {id} is not in its certificate")
+            }
+            Self::BadSignature => {
+                f.write_str("AUTH signature does not verify with the peer certificate's key")
+            }
+            Self::LocalKey(e) => write!(f, "cannot sign with our private key: {e}"),
         }
     }
+}
+
+/// What the state machine knows about the peer beyond its ID and AUTH
+/// payloads, for signature authentication.
+#[derive(Clone, Copy, Debug)]
+pub struct AuthContext<'a> {
+    /// The time of the exchange (the state machine's clock; a certificate
+    /// authenticator maps it to a wall-clock time it was given).
+    pub now: Instant,
+    /// The DER certificates of the peer's X.509 CERT payloads, in the
+    /// order received (end entity first).
+    pub peer_certs: &'a [&'a [u8]],
+    /// The hash algorithms of the peer's SIGNATURE_HASH_ALGORITHMS
+    /// notify (empty when it sent none).
+    pub peer_hash_algorithms: &'a [HashAlgorithm],
 }
 
 /// Computes our AUTH payload and checks the peer's.
@@ -99,6 +135,61 @@ pub trait Authenticator: fmt::Debug + Send + Sync {
         octets: &[u8],
         data: &[u8],
     ) -> Result<(), AuthFailure>;
+
+    /// Our AUTH payload, knowing what the peer said in IKE_SA_INIT. The
+    /// default is [`Self::local_method`] and [`Self::sign`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Self::sign`].
+    fn sign_auth(
+        &self,
+        prf: Prf,
+        peer: Option<&Identity>,
+        octets: &[u8],
+        ctx: &AuthContext<'_>,
+    ) -> Result<AuthPayload, AuthFailure> {
+        let _ = ctx;
+        Ok(AuthPayload {
+            method: self.local_method(peer),
+            data: self.sign(prf, peer, octets)?,
+        })
+    }
+
+    /// Checks the peer's AUTH payload with its certificates. The default is
+    /// [`Self::verify`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Self::verify`].
+    fn verify_auth(
+        &self,
+        prf: Prf,
+        peer: &Identity,
+        auth: &AuthPayload,
+        octets: &[u8],
+        ctx: &AuthContext<'_>,
+    ) -> Result<(), AuthFailure> {
+        let _ = ctx;
+        self.verify(prf, peer, auth.method, octets, &auth.data)
+    }
+
+    /// The CERT payloads we send in IKE_AUTH (none for a PSK).
+    fn certificates(&self) -> Vec<CertPayload> {
+        Vec::new()
+    }
+
+    /// The CERTREQ we send (responder: IKE_SA_INIT response; initiator:
+    /// IKE_AUTH request); none for a PSK.
+    fn cert_request(&self) -> Option<CertReqPayload> {
+        None
+    }
+
+    /// The hash algorithms of our SIGNATURE_HASH_ALGORITHMS notify (RFC
+    /// 7427 section 4) in IKE_SA_INIT; empty: no notify.
+    fn signature_hash_algorithms(&self) -> Vec<HashAlgorithm> {
+        Vec::new()
+    }
 }
 
 /// A pre-shared key, possibly asymmetric (Cisco `pre-shared-key local` /

@@ -20,8 +20,9 @@ pub enum Identity {
     Ipv6(Ipv6Addr),
     /// ID_KEY_ID: opaque octets.
     KeyId(Vec<u8>),
-    /// ID_DER_ASN1_DN: the DER bytes of a distinguished name, kept opaque
-    /// (compared byte for byte).
+    /// ID_DER_ASN1_DN: the DER bytes of a distinguished name, as received.
+    /// [`IdentityMatch::Exact`] compares two DNs attribute by attribute
+    /// ([`super::pki::dn_equal`]); `==` compares bytes.
     Dn(Vec<u8>),
     /// Any other ID type (or a name that is not UTF-8), kept as bytes.
     Other {
@@ -88,7 +89,10 @@ impl fmt::Display for Identity {
             Self::Ipv4(a) => write!(f, "ipv4:{a}"),
             Self::Ipv6(a) => write!(f, "ipv6:{a}"),
             Self::KeyId(b) => write!(f, "keyid:{}", hex(b)),
-            Self::Dn(b) => write!(f, "dn:{}", hex(b)),
+            Self::Dn(b) => match super::pki::dn_to_string(b) {
+                Some(t) => write!(f, "dn:{t}"),
+                None => write!(f, "dn:{}", hex(b)),
+            },
             Self::Other { id_type, data } => write!(f, "id{id_type}:{}", hex(data)),
         }
     }
@@ -146,6 +150,7 @@ impl IdentityMatch {
             (Self::Any, _) => true,
             (Self::Exact(Identity::Fqdn(a)), Identity::Fqdn(b))
             | (Self::Exact(Identity::Email(a)), Identity::Email(b)) => a.eq_ignore_ascii_case(b),
+            (Self::Exact(Identity::Dn(a)), Identity::Dn(b)) => super::pki::dn_equal(a, b),
             (Self::Exact(a), b) => a == b,
             (Self::FqdnDomain(d), Identity::Fqdn(n)) => domain_matches(n, d),
             (Self::EmailDomain(d), Identity::Email(e)) => e
@@ -238,6 +243,31 @@ mod tests {
         assert!(p.matches(&Identity::Ipv4(Ipv4Addr::new(10, 0, 0, 110))));
         assert!(!p.matches(&Identity::Ipv4(Ipv4Addr::new(10, 0, 1, 110))));
         assert!(IdentityMatch::Any.matches(&Identity::KeyId(vec![])));
+    }
+
+    #[test]
+    fn test_dn_match_and_display() {
+        // CN=hub as a UTF8String, as a PrintableString, and CN=HUB.
+        let utf8 = vec![
+            0x30, 0x0e, 0x31, 0x0c, 0x30, 0x0a, 0x06, 0x03, 0x55, 0x04, 0x03, 0x0c, 0x03, b'h',
+            b'u', b'b',
+        ];
+        let mut printable = utf8.clone();
+        printable[11] = 0x13;
+        let mut upper = utf8.clone();
+        upper[13..].copy_from_slice(b"HUB");
+        let mut other = utf8.clone();
+        other[15] = b'x';
+        let m = IdentityMatch::Exact(Identity::Dn(utf8.clone()));
+        assert!(m.matches(&Identity::Dn(utf8.clone())));
+        assert!(m.matches(&Identity::Dn(printable)));
+        assert!(m.matches(&Identity::Dn(upper)));
+        assert!(!m.matches(&Identity::Dn(other)));
+        assert!(!m.matches(&Identity::Dn(vec![0x30, 0x00])));
+        assert!(!m.matches(&Identity::Fqdn("hub".into())));
+        assert_eq!(Identity::Dn(utf8).to_string(), "dn:CN=hub");
+        // Not a DN: shown as hex.
+        assert_eq!(Identity::Dn(vec![0xff]).to_string(), "dn:ff");
     }
 
     proptest::proptest! {

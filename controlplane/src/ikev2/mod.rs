@@ -59,9 +59,12 @@
 //! IKE_SA_INIT (proposal choice, KE, nonces, NAT detection and the move to
 //! port 4500, COOKIE above a half-open threshold with a rotating secret,
 //! INVALID_KE_PAYLOAD retry, IKEV2_FRAGMENTATION_SUPPORTED); IKE_AUTH with
-//! a pre-shared key (method 2) through the [`Authenticator`] trait (a
-//! [`Keyring`] matches peer identities; a signature method is another
-//! implementation), identities of every type, the first Child SA with
+//! a pre-shared key (method 2) or certificates through the
+//! [`Authenticator`] trait (a [`Keyring`] matches peer identities; a
+//! [`CertAuthenticator`] signs with RFC 7427 RSA/ECDSA, verifies methods
+//! 1, 9, 10 and 14, sends CERT, CERTREQ and SIGNATURE_HASH_ALGORITHMS, and
+//! validates the peer's chain to [`TrustAnchors`] at a wall-clock time
+//! derived from `now`, see [`pki`]), identities of every type, the first Child SA with
 //! traffic selector narrowing, and the configuration payload (addresses
 //! from pools, DNS, domain, pushed routes; the initiator's subnets
 //! accepted as routes; addresses released when the SA goes); RFC 7383
@@ -89,12 +92,13 @@
 //!   when the last one expired or the peer deleted it (not after an
 //!   operator's delete).
 //!
-//! Not done: signature authentication (RFC 7427 / certificates: another
-//! [`Authenticator`]), EAP, window sizes above 1, NAT keepalives (the
+//! Not done: RSA signatures with method 1 or RSASSA-PSS (verified only),
+//! revocation (CRL/OCSP), hash-and-URL certificates, EAP, window sizes above 1, NAT keepalives (the
 //! dataplane's), MOBIKE, childless IKE SAs on request, IPcomp, transport
 //! mode.
 
 pub mod auth;
+pub mod cert_auth;
 pub mod codec;
 pub mod config;
 pub mod crypto;
@@ -103,16 +107,19 @@ mod endpoint;
 pub mod error;
 pub mod events;
 pub mod identity;
+pub mod pki;
 pub mod pool;
 mod proposal;
 mod sa;
 pub mod selectors;
 pub mod state;
 
-pub use auth::{AuthFailure, Authenticator, Keyring, Psk};
+pub use auth::{AuthContext, AuthFailure, Authenticator, Keyring, Psk};
+pub use cert_auth::{CertAuthenticator, PrivateKey, WallClock};
 pub use config::{Config, ConfigError};
 pub use endpoint::{fuzz_responder, Endpoint};
 pub use error::Error;
 pub use events::{Event, IkeSaId, RandomSource, SpiAllocator, Transmit};
 pub use identity::{Identity, IdentityMatch};
+pub use pki::{CertError, Certificate, TrustAnchors};
 pub use sa::{ChildSaInfo, IkeSaInfo, Stats};

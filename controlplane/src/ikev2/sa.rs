@@ -11,7 +11,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::auth::AuthFailure;
+use super::auth::{AuthContext, AuthFailure};
 use super::codec::{
     self, emit_inner, emit_protected, fragment, notifies, AuthPayload, CfgAttribute,
     CfgAttributeType, CfgType, CpPayload, DeletePayload, ExchangeType, Header, IdPayload,
@@ -341,6 +341,21 @@ enum Request {
     },
 }
 
+/// The peer's SIGNATURE_HASH_ALGORITHMS (RFC 7427 section 4).
+fn peer_hash_algorithms(payloads: &[Payload]) -> Vec<codec::HashAlgorithm> {
+    notifies(payloads)
+        .filter(|n| n.notify_type == NotifyType::SIGNATURE_HASH_ALGORITHMS)
+        .flat_map(NotifyPayload::hash_algorithms)
+        .collect()
+}
+
+/// Our SIGNATURE_HASH_ALGORITHMS notify, when the authenticator signs.
+fn signature_hash_notify(cfg: &Config) -> Option<Payload> {
+    // RFC 7427 section 4: announced by both sides in IKE_SA_INIT.
+    let algs = cfg.authenticator.signature_hash_algorithms();
+    (!algs.is_empty()).then(|| Payload::Notify(NotifyPayload::signature_hash_algorithms(&algs)))
+}
+
 /// IKE_SA_INIT material kept until IKE_AUTH is done.
 #[derive(Debug)]
 struct InitData {
@@ -353,6 +368,8 @@ struct InitData {
     dh: Option<DhPrivateKey>,
     cookie: Option<Vec<u8>>,
     retries: u32,
+    /// The peer's SIGNATURE_HASH_ALGORITHMS (RFC 7427).
+    peer_hashes: Vec<codec::HashAlgorithm>,
 }
 
 /// Where a request came from, to answer it there.
@@ -588,6 +605,7 @@ impl IkeSa {
             dh: Some(dh),
             cookie: None,
             retries: 0,
+            peer_hashes: Vec::new(),
         });
         sh.events.push_back(Event::IkeSaStateChanged {
             ike_sa: id,
@@ -644,6 +662,7 @@ impl IkeSa {
                 Vec::new(),
             )));
         }
+        payloads.extend(signature_hash_notify(&cfg));
         let msg = Message {
             header: Header {
                 spi_i: self.spi_i,
@@ -786,6 +805,8 @@ impl IkeSa {
                 Vec::new(),
             )));
         }
+        payloads.extend(signature_hash_notify(&cfg));
+        payloads.extend(cfg.authenticator.cert_request().map(Payload::CertReq));
         let mut h = msg.header.response_header();
         h.spi_r = spi_r;
         let response = match (Message {
@@ -809,6 +830,7 @@ impl IkeSa {
             dh: None,
             cookie: None,
             retries: 0,
+            peer_hashes: peer_hash_algorithms(&msg.payloads),
         });
         sa.last_response = Some((0, vec![response]));
         sa.expected_request = 1;
@@ -1394,6 +1416,7 @@ impl IkeSa {
             let sk = keys.sk_ciphers(&suite, Role::Initiator)?;
             init.nr = nonce.data.clone();
             init.response = raw.to_vec();
+            init.peer_hashes = peer_hash_algorithms(&m.payloads);
             self.spi_r = spi_r;
             self.suite = Some(suite);
             self.keys = Some(keys);
@@ -1478,11 +1501,23 @@ impl IkeSa {
                 keys.own_sk_p(Role::Initiator),
                 &idi.auth_octets(),
             )?;
-            let data = cfg
+            let ctx = AuthContext {
+                now,
+                peer_certs: &[],
+                peer_hash_algorithms: &init.peer_hashes,
+            };
+            let auth = cfg
                 .authenticator
-                .sign(suite.prf(), self.expected_peer.as_ref(), &octets)
+                .sign_auth(suite.prf(), self.expected_peer.as_ref(), &octets, &ctx)
                 .map_err(PeerMisbehaved::Auth)?;
             let mut ps = vec![Payload::IdI(idi)];
+            ps.extend(
+                cfg.authenticator
+                    .certificates()
+                    .into_iter()
+                    .map(Payload::Cert),
+            );
+            ps.extend(cfg.authenticator.cert_request().map(Payload::CertReq));
             if self.initial_contact {
                 ps.push(Payload::Notify(NotifyPayload::new(
                     NotifyType::INITIAL_CONTACT,
@@ -1492,10 +1527,7 @@ impl IkeSa {
             if let Some(exp) = &self.expected_peer {
                 ps.push(Payload::IdR(exp.to_payload()));
             }
-            ps.push(Payload::Auth(AuthPayload {
-                method: cfg.authenticator.local_method(self.expected_peer.as_ref()),
-                data,
-            }));
+            ps.push(Payload::Auth(auth));
             if let Some(cp) = Self::cp_request(&cfg) {
                 ps.push(Payload::Cp(cp));
             }
@@ -1572,7 +1604,7 @@ impl IkeSa {
             return;
         };
         let peer = Identity::from_payload(idr);
-        if let Err(f) = self.check_peer(sh, &peer, idr, auth, true) {
+        if let Err(f) = self.check_peer(sh, now, payloads, &peer, idr, auth, true) {
             sh.spis.release(child_spi);
             //= https://www.rfc-editor.org/rfc/rfc7296#section-2.21.2
             //# If the error occurred on the initiator, the notification MAY be
@@ -1736,9 +1768,12 @@ impl IkeSa {
     }
 
     /// Checks the peer's identity and AUTH payload.
+    #[allow(clippy::too_many_arguments)]
     fn check_peer(
         &self,
         sh: &Shared,
+        now: Instant,
+        payloads: &[Payload],
         peer: &Identity,
         id: &IdPayload,
         auth: &AuthPayload,
@@ -1778,8 +1813,22 @@ impl IkeSa {
             &id.auth_octets(),
         )
         .map_err(|_| AuthFailure::BadAuthData)?;
+        let certs: Vec<&[u8]> = payloads
+            .iter()
+            .filter_map(|p| match p {
+                Payload::Cert(c) if c.encoding == codec::CertEncoding::X509_SIGNATURE => {
+                    Some(&c.data[..])
+                }
+                _ => None,
+            })
+            .collect();
+        let ctx = AuthContext {
+            now,
+            peer_certs: &certs,
+            peer_hash_algorithms: &init.peer_hashes,
+        };
         cfg.authenticator
-            .verify(suite.prf(), peer, auth.method, &octets, &auth.data)
+            .verify_auth(suite.prf(), peer, auth, &octets, &ctx)
     }
 
     fn auth_failed(
@@ -1862,7 +1911,7 @@ impl IkeSa {
                 return;
             }
         }
-        if let Err(f) = self.check_peer(sh, &peer, idi, auth, false) {
+        if let Err(f) = self.check_peer(sh, now, payloads, &peer, idi, auth, false) {
             fail_auth(self, sh, Some(peer), f);
             return;
         }
@@ -1879,14 +1928,23 @@ impl IkeSa {
                 &idr.auth_octets(),
             )
             .map_err(|_| AuthFailure::BadAuthData)?;
-            let data = cfg.authenticator.sign(suite.prf(), Some(&peer), &octets)?;
-            Ok(vec![
-                Payload::IdR(idr),
-                Payload::Auth(AuthPayload {
-                    method: cfg.authenticator.local_method(Some(&peer)),
-                    data,
-                }),
-            ])
+            let ctx = AuthContext {
+                now,
+                peer_certs: &[],
+                peer_hash_algorithms: &init.peer_hashes,
+            };
+            let auth = cfg
+                .authenticator
+                .sign_auth(suite.prf(), Some(&peer), &octets, &ctx)?;
+            let mut ps = vec![Payload::IdR(idr)];
+            ps.extend(
+                cfg.authenticator
+                    .certificates()
+                    .into_iter()
+                    .map(Payload::Cert),
+            );
+            ps.push(Payload::Auth(auth));
+            Ok(ps)
         })();
         let mut out = match our_auth {
             Ok(p) => p,
