@@ -119,11 +119,21 @@ fn test_chain_bad_signature() {
 
 #[test]
 fn test_chain_issuer_must_be_ca_and_ee_key_usage() {
-    // An end-entity certificate as an anchor does not make its "children"
-    // valid: hub-ec is not a CA (spoke-ec is not issued by it anyway, so
-    // use an EE whose issuer DN we fake by trusting int-ec's EE-less self).
-    let a = TrustAnchors::new().with(cert("hub-ec"));
-    assert!(a.validate(&[cert("spoke-ec")], valid_now()).is_err());
+    // under-ee is signed by hub-ec's key, but hub-ec is no CA: sending
+    // hub-ec along as an "intermediate" does not help.
+    let e = anchors()
+        .validate(&[cert("under-ee"), cert("hub-ec")], valid_now())
+        .unwrap_err();
+    assert!(
+        matches!(&e, CertError::NotCa { subject } if subject.contains("hub.cisco.com")),
+        "{e}"
+    );
+    // Nor does trusting hub-ec directly.
+    let e = TrustAnchors::new()
+        .with(cert("hub-ec"))
+        .validate(&[cert("under-ee")], valid_now())
+        .unwrap_err();
+    assert!(matches!(e, CertError::NotCa { .. }), "{e}");
     // keyUsage without digitalSignature on the end entity.
     let e = anchors()
         .validate(&[cert("nosig")], valid_now())
