@@ -316,14 +316,17 @@ fn auth_verification(
                 (sig_alg::ECDSA_WITH_SHA384, KeyKind::EcdsaP384) => {
                     &signature::ECDSA_P384_SHA384_ASN1
                 }
-                (other, KeyKind::Rsa) if rsa_pss_verification(other).is_some() => {
-                    rsa_pss_verification(other).ok_or(AuthFailure::BadSignature)?
-                }
-                _ => {
-                    return Err(AuthFailure::Certificate(CertError::Unsupported(format!(
-                        "RFC 7427 signature algorithm {:02x?} with a {kind:?} key",
-                        s.algorithm
-                    ))))
+                (other, _) => {
+                    let pss = match kind {
+                        KeyKind::Rsa => rsa_pss_verification(other),
+                        _ => None,
+                    };
+                    pss.ok_or_else(|| {
+                        AuthFailure::Certificate(CertError::Unsupported(format!(
+                            "RFC 7427 signature algorithm {:02x?} with a {kind:?} key",
+                            s.algorithm
+                        )))
+                    })?
                 }
             };
             return Ok((a, s.signature));
