@@ -270,7 +270,7 @@ fn test_sign_verify_all_methods() {
             &["spoke-rsa"],
             "spoke1.cisco.com",
             &[],
-            AuthMethod::DIGITAL_SIGNATURE,
+            AuthMethod::RSA_SIG,
         ),
         (
             "spoke-ec",
