@@ -227,6 +227,47 @@ fn test_key_must_match_certificate() {
     assert!(PrivateKey::from_pem(&fixture("hub-ec.pem")).is_err());
 }
 
+/// A PKCS #1 RSA key: both kinds of RSA signature verify.
+#[test]
+fn test_pkcs1_rsa_key() {
+    let at = Instant::now();
+    let clock = WallClock {
+        at,
+        unix: valid_now(),
+    };
+    let k = PrivateKey::from_pem(&fixture("spoke-rsa.pkcs1.key")).unwrap();
+    let signer = CertAuthenticator::new(vec![cert("spoke-rsa")], k, anchors(), clock).unwrap();
+    let verifier = authenticator("hub-rsa", &["hub-rsa"], clock);
+    let spoke = cert("spoke-rsa");
+    let certs = [spoke.der()];
+    for (hashes, method) in [
+        (&[][..], AuthMethod::RSA_SIG),
+        (
+            &[HashAlgorithm::SHA2_384][..],
+            AuthMethod::DIGITAL_SIGNATURE,
+        ),
+    ] {
+        let ctx = AuthContext {
+            now: at,
+            peer_certs: &certs,
+            peer_hash_algorithms: hashes,
+        };
+        let a = signer
+            .sign_auth(Prf::HmacSha256, None, b"octets", &ctx)
+            .unwrap();
+        assert_eq!(a.method, method);
+        verifier
+            .verify_auth(
+                Prf::HmacSha256,
+                &fqdn("spoke1.cisco.com"),
+                &a,
+                b"octets",
+                &ctx,
+            )
+            .unwrap();
+    }
+}
+
 /// Sign with one authenticator, verify with another, for each key type
 /// and with and without the peer's SIGNATURE_HASH_ALGORITHMS.
 #[test]
