@@ -25,6 +25,7 @@ APT_PACKAGES=(
   libcharon-extra-plugins         # kernel-libipsec (userspace ESP), attr
   libstrongswan-extra-plugins     # curve25519
   libstrongswan-standard-plugins  # openssl, gmp
+  openssl                         # test PKI: controlplane/tests/fixtures/pki/gen.sh (interop_strongswan_cert.rs)
 )
 
 SUDO=""

@@ -119,11 +119,21 @@ fn test_chain_bad_signature() {
 
 #[test]
 fn test_chain_issuer_must_be_ca_and_ee_key_usage() {
-    // An end-entity certificate as an anchor does not make its "children"
-    // valid: hub-ec is not a CA (spoke-ec is not issued by it anyway, so
-    // use an EE whose issuer DN we fake by trusting int-ec's EE-less self).
-    let a = TrustAnchors::new().with(cert("hub-ec"));
-    assert!(a.validate(&[cert("spoke-ec")], valid_now()).is_err());
+    // under-ee is signed by hub-ec's key, but hub-ec is no CA: sending
+    // hub-ec along as an "intermediate" does not help.
+    let e = anchors()
+        .validate(&[cert("under-ee"), cert("hub-ec")], valid_now())
+        .unwrap_err();
+    assert!(
+        matches!(&e, CertError::NotCa { subject } if subject.contains("hub.cisco.com")),
+        "{e}"
+    );
+    // Nor does trusting hub-ec directly.
+    let e = TrustAnchors::new()
+        .with(cert("hub-ec"))
+        .validate(&[cert("under-ee")], valid_now())
+        .unwrap_err();
+    assert!(matches!(e, CertError::NotCa { .. }), "{e}");
     // keyUsage without digitalSignature on the end entity.
     let e = anchors()
         .validate(&[cert("nosig")], valid_now())
@@ -217,6 +227,47 @@ fn test_key_must_match_certificate() {
     assert!(PrivateKey::from_pem(&fixture("hub-ec.pem")).is_err());
 }
 
+/// A PKCS #1 RSA key: both kinds of RSA signature verify.
+#[test]
+fn test_pkcs1_rsa_key() {
+    let at = Instant::now();
+    let clock = WallClock {
+        at,
+        unix: valid_now(),
+    };
+    let k = PrivateKey::from_pem(&fixture("spoke-rsa.pkcs1.key")).unwrap();
+    let signer = CertAuthenticator::new(vec![cert("spoke-rsa")], k, anchors(), clock).unwrap();
+    let verifier = authenticator("hub-rsa", &["hub-rsa"], clock);
+    let spoke = cert("spoke-rsa");
+    let certs = [spoke.der()];
+    for (hashes, method) in [
+        (&[][..], AuthMethod::RSA_SIG),
+        (
+            &[HashAlgorithm::SHA2_384][..],
+            AuthMethod::DIGITAL_SIGNATURE,
+        ),
+    ] {
+        let ctx = AuthContext {
+            now: at,
+            peer_certs: &certs,
+            peer_hash_algorithms: hashes,
+        };
+        let a = signer
+            .sign_auth(Prf::HmacSha256, None, b"octets", &ctx)
+            .unwrap();
+        assert_eq!(a.method, method);
+        verifier
+            .verify_auth(
+                Prf::HmacSha256,
+                &fqdn("spoke1.cisco.com"),
+                &a,
+                b"octets",
+                &ctx,
+            )
+            .unwrap();
+    }
+}
+
 /// Sign with one authenticator, verify with another, for each key type
 /// and with and without the peer's SIGNATURE_HASH_ALGORITHMS.
 #[test]
@@ -260,7 +311,7 @@ fn test_sign_verify_all_methods() {
             &["spoke-rsa"],
             "spoke1.cisco.com",
             &[],
-            AuthMethod::DIGITAL_SIGNATURE,
+            AuthMethod::RSA_SIG,
         ),
         (
             "spoke-ec",

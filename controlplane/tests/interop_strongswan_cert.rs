@@ -7,7 +7,8 @@
 //!    sends its certificate and a CERTREQ for the CA.
 //! 2. charon initiates to our endpoint as responder.
 //! 3. charon initiates again with `signature_authentication = no`: it
-//!    signs with classic RSA (method 1, SHA-1), which we verify.
+//!    signs with classic RSA (method 1, SHA-1), which we verify, and, as it
+//!    announced no hash algorithms, so do we.
 //! 4. charon presents a certificate from a CA we do not trust: we refuse
 //!    with AUTHENTICATION_FAILED and say why.
 //! 5. charon initiates with `rsa_pss = yes`: RFC 7427 RSASSA-PSS, which we
@@ -483,6 +484,13 @@ fn interop_strongswan_rsa_certificates() {
             .contains("authentication of 'spoke1.cisco.com' (myself) with RSA signature successful")
         {
             return Err("charon did not sign with method 1 (SHA-1)".into());
+        }
+        // And we answered with method 1: charon announced no hashes.
+        if !lab
+            .log()
+            .contains("authentication of 'hub.cisco.com' with RSA signature successful")
+        {
+            return Err("charon did not check our method 1 signature".into());
         }
         // RSASSA-PSS from charon.
         lab.start_charon_with(true, true)?;

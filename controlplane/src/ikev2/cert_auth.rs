@@ -9,10 +9,11 @@
 //!   signed and verified. We announce SHA-256, SHA-384 and SHA-512 in
 //!   SIGNATURE_HASH_ALGORITHMS and sign with the first of ours (RSA: in
 //!   that order; ECDSA: the curve's own hash first) that the peer listed.
-//! - RSA Digital Signature (1, PKCS #1 v1.5 over SHA-1): verified only.
-//!   `ring` cannot sign over SHA-1, so with an RSA key towards a peer that
-//!   sent no SIGNATURE_HASH_ALGORITHMS we still sign with method 14 and
-//!   SHA-256.
+//! - RSA Digital Signature (1, PKCS #1 v1.5 over SHA-1): verified, and
+//!   signed (RSA-2048/3072/4096) towards a peer that sent no
+//!   SIGNATURE_HASH_ALGORITHMS. `ring` cannot sign over SHA-1, so that
+//!   signature is a constant-time exponentiation with `crypto-bigint`
+//!   (no CRT, so slower than `ring`), checked with `ring` before use.
 //! - ECDSA methods 9 (P-256/SHA-256) and 10 (P-384/SHA-384), RFC 4754
 //!   fixed-size r||s signatures: verified, and signed when the peer sent
 //!   no SIGNATURE_HASH_ALGORITHMS.
@@ -27,11 +28,16 @@
 use std::fmt;
 use std::time::Instant;
 
+use crypto_bigint::modular::{FixedMontyForm, FixedMontyParams};
+use crypto_bigint::{Odd, Uint, U2048, U3072, U4096};
 use ring::rand::SystemRandom;
+use ring::signature::UnparsedPublicKey;
 use ring::signature::{
     self, EcdsaKeyPair, EcdsaSigningAlgorithm, RsaEncoding, RsaKeyPair, VerificationAlgorithm,
 };
+use x509_parser::der_parser::parse_der;
 use x509_parser::pem::Pem;
+use zeroize::Zeroize;
 
 use super::auth::{AuthContext, AuthFailure, Authenticator};
 use super::codec::{
@@ -65,9 +71,97 @@ impl WallClock {
     }
 }
 
+/// The modulus and private exponent of an RSA key, for classic RSA
+/// signatures over SHA-1 (method 1), which `ring` does not make: a
+/// constant-time modular exponentiation with `crypto-bigint` (the library
+/// of our MODP groups), checked with `ring`'s verification before use.
+struct RsaRaw {
+    n: Vec<u8>,
+    d: Vec<u8>,
+}
+
+impl Drop for RsaRaw {
+    fn drop(&mut self) {
+        self.d.zeroize();
+    }
+}
+
+/// DigestInfo prefix of SHA-1 (RFC 8017 section 9.2, note 1).
+const SHA1_DIGEST_INFO: [u8; 15] = [
+    0x30, 0x21, 0x30, 0x09, 0x06, 0x05, 0x2b, 0x0e, 0x03, 0x02, 0x1a, 0x05, 0x00, 0x04, 0x14,
+];
+
+/// `n` and `d` of a DER RSAPrivateKey (PKCS #1), leading zeros removed.
+fn rsa_raw(pkcs1: &[u8]) -> Option<RsaRaw> {
+    let (_, k) = parse_der(pkcs1).ok()?;
+    let f = k.as_sequence().ok()?;
+    let strip = |i: usize| -> Option<Vec<u8>> {
+        let b = f.get(i)?.as_slice().ok()?;
+        let nz = b.iter().position(|&x| x != 0).unwrap_or(b.len());
+        Some(b[nz..].to_vec())
+    };
+    Some(RsaRaw {
+        n: strip(1)?,
+        d: strip(3)?,
+    })
+}
+
+/// The RSAPrivateKey inside a PKCS #8 PrivateKeyInfo.
+fn pkcs8_inner(pkcs8: &[u8]) -> Option<Vec<u8>> {
+    let (_, k) = parse_der(pkcs8).ok()?;
+    Some(k.as_sequence().ok()?.get(2)?.as_slice().ok()?.to_vec())
+}
+
+fn be_fixed(b: &[u8], len: usize) -> Option<Vec<u8>> {
+    let mut out = vec![0; len];
+    out.get_mut(len.checked_sub(b.len())?..)?.copy_from_slice(b);
+    Some(out)
+}
+
+fn rsa_pow<const L: usize>(n: &[u8], d: &[u8], m: &[u8]) -> Option<Vec<u8>> {
+    let len = L * 8;
+    let n = Uint::<L>::from_be_slice(&be_fixed(n, len)?);
+    let n = Option::<Odd<Uint<L>>>::from(Odd::new(n))?;
+    let params = FixedMontyParams::new(n);
+    let mut d_fixed = be_fixed(d, len)?;
+    let mut d = Uint::<L>::from_be_slice(&d_fixed);
+    d_fixed.zeroize();
+    let m = Uint::<L>::from_be_slice(&be_fixed(m, len)?);
+    let s = FixedMontyForm::new(&m, &params).pow(&d).retrieve();
+    d.zeroize();
+    Some(s.to_be_bytes().as_ref().to_vec())
+}
+
+impl RsaRaw {
+    /// RSASSA-PKCS1-v1_5 with SHA-1 over `msg`.
+    fn sign_sha1(&self, msg: &[u8]) -> Option<Vec<u8>> {
+        let k = self.n.len();
+        let h = ring::digest::digest(&ring::digest::SHA1_FOR_LEGACY_USE_ONLY, msg);
+        let t = SHA1_DIGEST_INFO.len() + h.as_ref().len();
+        if k < t + 11 {
+            return None;
+        }
+        let mut em = vec![0xff; k];
+        em[0] = 0;
+        em[1] = 1;
+        em[k - t - 1] = 0;
+        em[k - t..k - h.as_ref().len()].copy_from_slice(&SHA1_DIGEST_INFO);
+        em[k - h.as_ref().len()..].copy_from_slice(h.as_ref());
+        let s = match k {
+            256 => rsa_pow::<{ U2048::LIMBS }>(&self.n, &self.d, &em)?,
+            384 => rsa_pow::<{ U3072::LIMBS }>(&self.n, &self.d, &em)?,
+            512 => rsa_pow::<{ U4096::LIMBS }>(&self.n, &self.d, &em)?,
+            _ => return None,
+        };
+        // The limb width may be wider than k only for odd sizes (not
+        // accepted above), so s is exactly k octets.
+        Some(s)
+    }
+}
+
 /// Our private key, ready to sign.
 enum SigningKey {
-    Rsa(Box<RsaKeyPair>),
+    Rsa(Box<RsaKeyPair>, Option<RsaRaw>),
     Ecdsa {
         kind: KeyKind,
         /// DER signatures for RFC 7427.
@@ -86,7 +180,7 @@ pub struct PrivateKey {
 impl fmt::Debug for PrivateKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.key {
-            SigningKey::Rsa(_) => f.write_str("PrivateKey(RSA)"),
+            SigningKey::Rsa(..) => f.write_str("PrivateKey(RSA)"),
             SigningKey::Ecdsa { kind, .. } => write!(f, "PrivateKey({kind:?})"),
         }
     }
@@ -115,7 +209,7 @@ impl PrivateKey {
                 "RSA PRIVATE KEY" => {
                     return RsaKeyPair::from_der(&p.contents)
                         .map(|k| Self {
-                            key: SigningKey::Rsa(Box::new(k)),
+                            key: SigningKey::Rsa(Box::new(k), rsa_raw(&p.contents)),
                         })
                         .map_err(|e| CertError::Malformed(format!("RSA private key: {e}")))
                 }
@@ -132,8 +226,9 @@ impl PrivateKey {
     /// [`CertError::Malformed`] for other keys.
     pub fn from_pkcs8(der: &[u8]) -> Result<Self, CertError> {
         if let Ok(k) = RsaKeyPair::from_pkcs8(der) {
+            let raw = pkcs8_inner(der).and_then(|i| rsa_raw(&i));
             return Ok(Self {
-                key: SigningKey::Rsa(Box::new(k)),
+                key: SigningKey::Rsa(Box::new(k), raw),
             });
         }
         for (kind, a, b) in [
@@ -166,7 +261,7 @@ impl PrivateKey {
     fn public_bits(&self) -> &[u8] {
         use ring::signature::KeyPair;
         match &self.key {
-            SigningKey::Rsa(k) => k.public().as_ref(),
+            SigningKey::Rsa(k, _) => k.public().as_ref(),
             SigningKey::Ecdsa { der, .. } => der.public_key().as_ref(),
         }
     }
@@ -246,8 +341,29 @@ impl CertAuthenticator {
     fn do_sign(&self, octets: &[u8], peer_hashes: &[HashAlgorithm]) -> Result<AuthPayload, String> {
         let err = |e: ring::error::Unspecified| e.to_string();
         match &self.key.key {
-            SigningKey::Rsa(k) => {
-                // Without the peer's list, SHA-256 (see the module doc).
+            SigningKey::Rsa(k, raw) => {
+                //= https://www.rfc-editor.org/rfc/rfc7296#section-3.8
+                //# RSA Digital Signature (1) - Computed as specified in Section 2.15
+                //# using an RSA private key with RSASSA-PKCS1-v1_5 signature scheme
+                if peer_hashes.is_empty() {
+                    if let Some(sig) = raw.as_ref().and_then(|r| r.sign_sha1(octets)) {
+                        // Checked before it leaves (a faulty signature can
+                        // leak the key).
+                        let ok = UnparsedPublicKey::new(
+                            &signature::RSA_PKCS1_1024_8192_SHA1_FOR_LEGACY_USE_ONLY,
+                            k.public().as_ref(),
+                        )
+                        .verify(octets, &sig)
+                        .is_ok();
+                        if ok {
+                            return Ok(AuthPayload {
+                                method: AuthMethod::RSA_SIG,
+                                data: sig,
+                            });
+                        }
+                    }
+                }
+                // Without the peer's list and without method 1, SHA-256.
                 let h = OUR_HASHES
                     .into_iter()
                     .find(|h| peer_hashes.contains(h))
@@ -316,14 +432,17 @@ fn auth_verification(
                 (sig_alg::ECDSA_WITH_SHA384, KeyKind::EcdsaP384) => {
                     &signature::ECDSA_P384_SHA384_ASN1
                 }
-                (other, KeyKind::Rsa) if rsa_pss_verification(other).is_some() => {
-                    rsa_pss_verification(other).ok_or(AuthFailure::BadSignature)?
-                }
-                _ => {
-                    return Err(AuthFailure::Certificate(CertError::Unsupported(format!(
-                        "RFC 7427 signature algorithm {:02x?} with a {kind:?} key",
-                        s.algorithm
-                    ))))
+                (other, _) => {
+                    let pss = match kind {
+                        KeyKind::Rsa => rsa_pss_verification(other),
+                        _ => None,
+                    };
+                    pss.ok_or_else(|| {
+                        AuthFailure::Certificate(CertError::Unsupported(format!(
+                            "RFC 7427 signature algorithm {:02x?} with a {kind:?} key",
+                            s.algorithm
+                        )))
+                    })?
                 }
             };
             return Ok((a, s.signature));

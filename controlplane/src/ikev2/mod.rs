@@ -61,8 +61,8 @@
 //! INVALID_KE_PAYLOAD retry, IKEV2_FRAGMENTATION_SUPPORTED); IKE_AUTH with
 //! a pre-shared key (method 2) or certificates through the
 //! [`Authenticator`] trait (a [`Keyring`] matches peer identities; a
-//! [`CertAuthenticator`] signs with RFC 7427 RSA/ECDSA, verifies methods
-//! 1, 9, 10 and 14, sends CERT, CERTREQ and SIGNATURE_HASH_ALGORITHMS, and
+//! [`CertAuthenticator`] signs and verifies methods 1, 9, 10 and 14 (RFC
+//! 7427 RSA/ECDSA), sends CERT, CERTREQ and SIGNATURE_HASH_ALGORITHMS, and
 //! validates the peer's chain to [`TrustAnchors`] at a wall-clock time
 //! derived from `now`, see [`pki`]), identities of every type, the first Child SA with
 //! traffic selector narrowing, and the configuration payload (addresses
@@ -92,7 +92,7 @@
 //!   when the last one expired or the peer deleted it (not after an
 //!   operator's delete).
 //!
-//! Not done: RSA signatures with method 1 or RSASSA-PSS (verified only),
+//! Not done: RSASSA-PSS signatures (verified only),
 //! revocation (CRL/OCSP), hash-and-URL certificates, EAP, window sizes above 1, NAT keepalives (the
 //! dataplane's), MOBIKE, childless IKE SAs on request, IPcomp, transport
 //! mode.

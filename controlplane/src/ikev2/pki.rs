@@ -6,9 +6,9 @@
 //! raw TBS, subject/issuer DER and the extensions we check, and borrows the
 //! DER instead of copying it); every signature (certificate links and AUTH
 //! payloads) is checked with `ring`, which the IKE core already uses for
-//! Diffie-Hellman and randomness, so no second big-number library is
-//! pulled in. `ring` cannot make RSA signatures over SHA-1, which is why
-//! classic RSA authentication (method 1) is verified but never produced.
+//! Diffie-Hellman and randomness. `ring` cannot make RSA signatures over
+//! SHA-1: classic RSA signing (method 1) uses `crypto-bigint`, see
+//! [`super::cert_auth`].
 //!
 //! Nothing here reads a clock: validity dates are checked against a UNIX
 //! time the caller passes in.
