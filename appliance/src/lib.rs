@@ -17,4 +17,5 @@ pub mod demo;
 pub mod dp;
 pub mod ios;
 pub mod metrics;
+pub mod pki;
 pub mod run;

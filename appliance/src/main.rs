@@ -178,6 +178,18 @@ fn check_config(args: &[String]) -> Result<()> {
             for w in &plan.warnings {
                 println!("{path}: warning: {w}");
             }
+            if let controlplane::flexvpn::AuthPlan::Certificates {
+                trustpoint, files, ..
+            } = &plan.auth
+            {
+                let base = std::path::Path::new(path)
+                    .parent()
+                    .unwrap_or(std::path::Path::new("."));
+                if let Err(e) = appliance::pki::authenticator(trustpoint, files, base) {
+                    println!("{path}: error: {e:#}");
+                    bail!("{path}: the configuration loads but cannot run");
+                }
+            }
             println!(
                 "{path}: ok: {} static tunnel{}, {} virtual template{}, {} profile{} in use",
                 plan.tunnels.len(),
@@ -244,14 +256,20 @@ fn controlplane(args: &[String]) -> Result<()> {
     let cfg = parsed
         .config
         .with_context(|| format!("{}: the configuration has errors", path.display()))?;
-    let plan =
+    let mut plan =
         NodePlan::from_config(&cfg).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     let logger = cp::log::Logger::stderr(&plan.hostname);
     for w in &plan.warnings {
         logger.warn("config", w);
     }
-    if let controlplane::flexvpn::AuthPlan::Certificates { trustpoint, .. } = &plan.auth {
-        bail!("certificate authentication (trustpoint {trustpoint}) is not wired into the control plane yet: use pre-shared keys");
+    if let controlplane::flexvpn::AuthPlan::Certificates {
+        trustpoint, files, ..
+    } = &plan.auth
+    {
+        let base = path.parent().unwrap_or(std::path::Path::new("."));
+        let a = appliance::pki::authenticator(trustpoint, files, base)
+            .with_context(|| path.display().to_string())?;
+        plan.set_authenticator(a);
     }
     let socket = socket.unwrap_or_else(|| default_socket(&plan.hostname));
     let stop = Arc::new(AtomicBool::new(false));

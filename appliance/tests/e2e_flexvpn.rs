@@ -345,7 +345,7 @@ fn ipv6_overlay_over_ipv4() {
         "o",
         Variant {
             overlay6: true,
-            underlay6: false,
+            ..Variant::default()
         },
     );
 }
@@ -355,8 +355,8 @@ fn ipv4_overlay_over_ipv6() {
     variant(
         "u",
         Variant {
-            overlay6: false,
             underlay6: true,
+            ..Variant::default()
         },
     );
 }
@@ -368,6 +368,22 @@ fn ipv6_overlay_over_ipv6() {
         Variant {
             overlay6: true,
             underlay6: true,
+            ..Variant::default()
+        },
+    );
+}
+
+/// The static-routing trio as the source document writes it (rsa-sig
+/// authentication with the `CA` trustpoint), with the trustpoint's files
+/// added (an RSA PKI made for the run): the spokes come up with
+/// certificates, and the shortcut is built the same way.
+#[test]
+fn seed_configurations_with_certificates() {
+    variant(
+        "c",
+        Variant {
+            certificates: true,
+            ..Variant::default()
         },
     );
 }

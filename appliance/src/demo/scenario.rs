@@ -39,6 +39,9 @@ pub struct Variant {
     pub overlay6: bool,
     /// IPv6 between the appliances.
     pub underlay6: bool,
+    /// The seed configurations' own authentication (rsa-sig with the `CA`
+    /// trustpoint), with a PKI made for the run, instead of pre-shared keys.
+    pub certificates: bool,
 }
 
 impl Variant {
@@ -79,8 +82,15 @@ impl Variant {
 #[must_use]
 pub fn config_for(node: usize, v: Variant) -> String {
     use controlplane::config::lab;
-    let (_, seed) = SEEDS[node];
-    let mut t = lab::with_psk(seed, "demo", PSK, Some((5, 2)));
+    let (name, seed) = SEEDS[node];
+    let mut t = if v.certificates {
+        // As written, plus the trustpoint's files (made by `make_pki`).
+        format!(
+            "{seed}\n!\ncrypto pki trustpoint CA\n ca-certificate pki/ca.pem\n certificate pki/{name}.pem\n private-key pki/{name}.key\n!\n"
+        )
+    } else {
+        lab::with_psk(seed, "demo", PSK, Some((5, 2)))
+    };
     if v.overlay6 {
         t = lab::ipv6_overlay(&t);
     }
@@ -93,6 +103,101 @@ pub fn config_for(node: usize, v: Variant) -> String {
     }
     t.push_str("dataplane cores 0-1\ndataplane eal --no-huge -m 256 --no-shconf\n");
     t
+}
+
+/// A PKI for the scenario with openssl: an RSA root `ca`, and RSA-2048
+/// certificates for hub.cisco.com, spoke1.cisco.com and spoke2.cisco.com
+/// (subjectAltName DNS, keyUsage digitalSignature), valid for a day.
+///
+/// # Errors
+///
+/// openssl failed.
+pub fn make_pki(dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let run = |args: &[&str]| -> Result<()> {
+        let out = Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .context("running openssl (scripts/install-deps.sh installs it)")?;
+        if !out.status.success() {
+            bail!("openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        Ok(())
+    };
+    run(&[
+        "genpkey",
+        "-algorithm",
+        "RSA",
+        "-pkeyopt",
+        "rsa_keygen_bits:2048",
+        "-out",
+        "ca.key",
+    ])?;
+    std::fs::write(
+        dir.join("ca.ext"),
+        "basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\n",
+    )?;
+    run(&[
+        "req",
+        "-new",
+        "-key",
+        "ca.key",
+        "-subj",
+        "/O=FlexVPN Demo/CN=FlexVPN Demo CA",
+        "-out",
+        "ca.csr",
+    ])?;
+    run(&[
+        "x509", "-req", "-in", "ca.csr", "-signkey", "ca.key", "-days", "1", "-sha256", "-extfile",
+        "ca.ext", "-out", "ca.pem",
+    ])?;
+    for (i, name) in APPLIANCES.iter().enumerate() {
+        let fqdn = format!("{name}.cisco.com");
+        run(&[
+            "genpkey",
+            "-algorithm",
+            "RSA",
+            "-pkeyopt",
+            "rsa_keygen_bits:2048",
+            "-out",
+            &format!("{name}.key"),
+        ])?;
+        std::fs::write(
+            dir.join(format!("{name}.ext")),
+            format!("basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nsubjectAltName=DNS:{fqdn}\n"),
+        )?;
+        run(&[
+            "req",
+            "-new",
+            "-key",
+            &format!("{name}.key"),
+            "-subj",
+            &format!("/O=FlexVPN Demo/CN={fqdn}"),
+            "-out",
+            &format!("{name}.csr"),
+        ])?;
+        run(&[
+            "x509",
+            "-req",
+            "-in",
+            &format!("{name}.csr"),
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-set_serial",
+            &(i + 2).to_string(),
+            "-days",
+            "1",
+            "-sha256",
+            "-extfile",
+            &format!("{name}.ext"),
+            "-out",
+            &format!("{name}.pem"),
+        ])?;
+    }
+    Ok(())
 }
 
 /// One appliance's two processes.
@@ -183,6 +288,9 @@ impl Scenario {
         extra: [&str; 3],
     ) -> Result<Self> {
         std::fs::create_dir_all(dir)?;
+        if variant.certificates {
+            make_pki(&dir.join("pki"))?;
+        }
         let topo = Topology::create(tag)?;
         let mut s = Self {
             nodes: Vec::new(),
