@@ -115,4 +115,4 @@ pub use endpoint::{fuzz_responder, Endpoint};
 pub use error::Error;
 pub use events::{Event, IkeSaId, RandomSource, SpiAllocator, Transmit};
 pub use identity::{Identity, IdentityMatch};
-pub use sa::{ChildSaInfo, IkeSaInfo, Stats};
+pub use sa::{ChildSaInfo, IkeDebugKeys, IkeSaInfo, Stats};

@@ -3743,6 +3743,57 @@ impl IkeSa {
     }
 }
 
+impl IkeSa {
+    /// The SA's keys for decrypting a packet capture (see
+    /// [`IkeDebugKeys`]); `None` before IKE_SA_INIT completed.
+    pub(crate) fn debug_keys(&self) -> Option<IkeDebugKeys> {
+        let (suite, keys) = (self.suite?, self.keys.as_ref()?);
+        Some(IkeDebugKeys {
+            spi_i: self.spi_i,
+            spi_r: self.spi_r,
+            suite,
+            sk_ei: keys.sk_ei().to_vec(),
+            sk_er: keys.sk_er().to_vec(),
+            sk_ai: keys.sk_ai().to_vec(),
+            sk_ar: keys.sk_ar().to_vec(),
+        })
+    }
+}
+
+/// The encryption and integrity keys of an IKE SA, **for debugging
+/// only**: decrypting a packet capture with Wireshark's IKEv2 decryption
+/// table (`ikev2_decryption_table`), as strongSwan's level-4 logs allow.
+/// Whoever holds these reads and forges every message of the SA; never log
+/// them in production. `SK_ei`/`SK_er` include the AEAD salt.
+#[derive(Clone)]
+pub struct IkeDebugKeys {
+    /// Initiator's SPI.
+    pub spi_i: u64,
+    /// Responder's SPI.
+    pub spi_r: u64,
+    /// The negotiated algorithms.
+    pub suite: IkeSuite,
+    /// SK_ei (key material, salt included).
+    pub sk_ei: Vec<u8>,
+    /// SK_er (key material, salt included).
+    pub sk_er: Vec<u8>,
+    /// SK_ai (empty with an AEAD).
+    pub sk_ai: Vec<u8>,
+    /// SK_ar (empty with an AEAD).
+    pub sk_ar: Vec<u8>,
+}
+
+impl std::fmt::Debug for IkeDebugKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Secrets stay out of Debug output (logs); read the fields.
+        f.debug_struct("IkeDebugKeys")
+            .field("spi_i", &format_args!("{:016x}", self.spi_i))
+            .field("spi_r", &format_args!("{:016x}", self.spi_r))
+            .field("suite", &self.suite)
+            .finish_non_exhaustive()
+    }
+}
+
 /// A checked CREATE_CHILD_SA answer: Nr, the choice, g^ir, TSi, TSr.
 type ChildAnswer = (
     Vec<u8>,
