@@ -146,8 +146,13 @@ impl CryptoCeiling {
     }
 }
 
+/// Shortest measurement over the thread clock.
+const CLOCK_MIN_RUN: Duration = Duration::from_secs(1);
+
 /// This thread's CPU time so far (`/proc/thread-self/schedstat`, first
-/// field: nanoseconds on the CPU).
+/// field: nanoseconds on the CPU). The kernel brings the running thread's
+/// figure up to date at scheduler ticks and switches, so one reading may
+/// lag by a tick (a few milliseconds): measure for a second or more.
 ///
 /// # Errors
 ///
@@ -250,13 +255,17 @@ pub fn crypto_ceiling(iterations: usize) -> Result<CryptoCeiling> {
     for _ in 0..n.min(200) {
         black_box(responder_crypto(&rng, &suite, &peer_ke, &request)?);
     }
-    let t0 = thread_cpu_time()?;
-    for _ in 0..n {
+    // At least `iterations` and at least a second: the thread clock moves
+    // by scheduler ticks (see [`thread_cpu_time`]).
+    let (t0, w0) = (thread_cpu_time()?, Instant::now());
+    let mut done = 0u32;
+    while (done as usize) < n || w0.elapsed() < CLOCK_MIN_RUN {
         black_box(responder_crypto(&rng, &suite, &peer_ke, &request)?);
+        done += 1;
     }
     let dt = thread_cpu_time()? - t0;
     Ok(CryptoCeiling {
-        per_tunnel: dt / u32::try_from(n).unwrap_or(u32::MAX),
+        per_tunnel: dt / done.max(1),
     })
 }
 
