@@ -300,13 +300,18 @@ struct ChanResponder {
     tx: Sender<Datagram>,
 }
 
+/// A datagram from a channel; `None` after `timeout` with nothing.
+fn chan_recv(rx: &Receiver<Datagram>, timeout: Duration, peer: &str) -> Result<Option<Datagram>> {
+    match rx.recv_timeout(timeout) {
+        Ok(d) => Ok(Some(d)),
+        Err(RecvTimeoutError::Timeout) => Ok(None),
+        Err(RecvTimeoutError::Disconnected) => bail!("{peer} gone"),
+    }
+}
+
 impl ResponderLink for ChanResponder {
     fn recv(&mut self, timeout: Duration) -> Result<Option<Datagram>> {
-        match self.rx.recv_timeout(timeout) {
-            Ok(d) => Ok(Some(d)),
-            Err(RecvTimeoutError::Timeout) => Ok(None),
-            Err(RecvTimeoutError::Disconnected) => bail!("load generator gone"),
-        }
+        chan_recv(&self.rx, timeout, "load generator")
     }
     fn send(&mut self, to: SocketAddr, from: SocketAddr, data: &[u8]) -> Result<()> {
         // The load generator may be finished and gone: not an error.
@@ -322,11 +327,7 @@ struct ChanInitiator {
 
 impl InitiatorLink for ChanInitiator {
     fn recv(&mut self, timeout: Duration) -> Result<Option<Datagram>> {
-        match self.rx.recv_timeout(timeout) {
-            Ok(d) => Ok(Some(d)),
-            Err(RecvTimeoutError::Timeout) => Ok(None),
-            Err(RecvTimeoutError::Disconnected) => bail!("responder gone"),
-        }
+        chan_recv(&self.rx, timeout, "responder")
     }
     fn send(&mut self, to: SocketAddr, from: SocketAddr, data: &[u8]) -> Result<()> {
         self.tx
