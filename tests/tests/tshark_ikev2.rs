@@ -5,7 +5,9 @@
 //! message with the exchange type we sent, and, given the IKE SA's keys
 //! through its decryption table, the encrypted payloads decrypt to the
 //! identities, AUTH method, traffic selectors and assigned address the
-//! endpoints reported.
+//! endpoints reported. Runs: AES-CBC-256 with HMAC-SHA2-256-128,
+//! AES-GCM-256, and AES-CBC behind a NAT (UDP 4500 with the non-ESP marker
+//! after IKE_SA_INIT). The keys come from `Endpoint::debug_keys`.
 //!
 //! Without tshark the test is skipped with a message, except under CI
 //! (`CI=true`), where it fails.
@@ -26,6 +28,9 @@ use system_tests::{run, Scratch};
 
 const HUB: &str = "192.0.2.1:500";
 const SPOKE: &str = "192.0.2.2:500";
+const SPOKE_PRIVATE_IP: &str = "10.0.0.2";
+const SPOKE_PRIVATE: &str = "10.0.0.2:500";
+const SPOKE_PUBLIC: &str = "198.51.100.2";
 const POOL_FIRST: Ipv4Addr = Ipv4Addr::new(10, 99, 0, 7);
 
 /// tshark, or `None` (skip) when it is missing outside CI.
@@ -71,23 +76,56 @@ fn config(id: &str, proposal: IkeProposal) -> Config {
     c
 }
 
-/// Delivers every queued datagram of `from` to `to`, recording them;
-/// collects `from`'s events.
+/// A NAT in front of the spoke (or none): the spoke's private address
+/// and ports as the hub and the capture see them.
+#[derive(Clone, Copy)]
+struct Nat(bool);
+
+impl Nat {
+    fn spoke_addr(self) -> SocketAddr {
+        if self.0 { SPOKE_PRIVATE } else { SPOKE }.parse().unwrap()
+    }
+    /// Private to public (the spoke's packets on their way out).
+    fn out(self, a: SocketAddr) -> SocketAddr {
+        if self.0 {
+            SocketAddr::new(SPOKE_PUBLIC.parse().unwrap(), a.port() + 1000)
+        } else {
+            a
+        }
+    }
+    /// Public to private (the hub's packets on their way in).
+    fn inn(self, a: SocketAddr) -> SocketAddr {
+        if self.0 {
+            SocketAddr::new(SPOKE_PRIVATE_IP.parse().unwrap(), a.port() - 1000)
+        } else {
+            a
+        }
+    }
+}
+
+/// Delivers every queued datagram of `from` to `to`, recording them as
+/// seen between the NAT and the hub; collects `from`'s events.
 fn shuttle(
     from: &mut Endpoint,
     to: &mut Endpoint,
-    now: Instant,
+    (now, nat, from_spoke): (Instant, Nat, bool),
     cap: &mut Vec<Captured>,
     events: &mut Vec<Event>,
 ) -> usize {
     let mut n = 0;
     while let Some(t) = from.poll_transmit() {
+        let (src, dst) = if from_spoke {
+            (nat.out(t.local), t.remote)
+        } else {
+            (t.local, t.remote)
+        };
         cap.push(Captured {
-            from: t.local,
-            to: t.remote,
+            from: src,
+            to: dst,
             payload: t.payload.clone(),
         });
-        to.handle_datagram(now, t.remote, t.local, &t.payload);
+        let arrives_at = if from_spoke { dst } else { nat.inn(dst) };
+        to.handle_datagram(now, arrives_at, src, &t.payload);
         n += 1;
     }
     while let Some(e) = from.poll_event() {
@@ -100,13 +138,13 @@ fn shuttle(
 fn settle(
     spoke: &mut Endpoint,
     hub: &mut Endpoint,
-    now: Instant,
+    (now, nat): (Instant, Nat),
     cap: &mut Vec<Captured>,
     ev: &mut (Vec<Event>, Vec<Event>),
 ) {
     for _ in 0..20 {
-        let a = shuttle(spoke, hub, now, cap, &mut ev.0);
-        let b = shuttle(hub, spoke, now, cap, &mut ev.1);
+        let a = shuttle(spoke, hub, (now, nat, true), cap, &mut ev.0);
+        let b = shuttle(hub, spoke, (now, nat, false), cap, &mut ev.1);
         if a + b == 0 {
             return;
         }
@@ -114,7 +152,7 @@ fn settle(
     panic!("the exchange did not settle");
 }
 
-fn exchange(proposal: &IkeProposal) -> Exchange {
+fn exchange(proposal: &IkeProposal, nat: Nat) -> Exchange {
     let mut hub_cfg = config("hub.example.test", proposal.clone());
     hub_cfg.pool = Some(PoolConfig {
         v4: Some((POOL_FIRST, Ipv4Addr::new(10, 99, 0, 20))),
@@ -124,7 +162,7 @@ fn exchange(proposal: &IkeProposal) -> Exchange {
     spoke_cfg.cp_request.ipv4 = true;
     let mut hub = Endpoint::new(hub_cfg, Box::new(CounterSpiAllocator::new(0x1000))).unwrap();
     let mut spoke = Endpoint::new(spoke_cfg, Box::new(CounterSpiAllocator::new(0x9000))).unwrap();
-    let (h, s): (SocketAddr, SocketAddr) = (HUB.parse().unwrap(), SPOKE.parse().unwrap());
+    let (h, s): (SocketAddr, SocketAddr) = (HUB.parse().unwrap(), nat.spoke_addr());
     let mut now = Instant::now();
     let mut cap = Vec::new();
     let mut ev = (Vec::new(), Vec::new());
@@ -132,7 +170,7 @@ fn exchange(proposal: &IkeProposal) -> Exchange {
     spoke
         .initiate(now, s, h, Some(Identity::Fqdn("hub.example.test".into())))
         .unwrap();
-    settle(&mut spoke, &mut hub, now, &mut cap, &mut ev);
+    settle(&mut spoke, &mut hub, (now, nat), &mut cap, &mut ev);
     let up = |evs: &[Event]| {
         evs.iter()
             .find_map(|e| match e {
@@ -157,19 +195,19 @@ fn exchange(proposal: &IkeProposal) -> Exchange {
     let sa: IkeSaId = spoke_up.ike_sa;
     let child = spoke.ike_sa(sa).unwrap().children[0].inbound_spi;
     spoke.rekey_child_sa(now, sa, child).unwrap();
-    settle(&mut spoke, &mut hub, now, &mut cap, &mut ev);
+    settle(&mut spoke, &mut hub, (now, nat), &mut cap, &mut ev);
 
     // Quiet long enough for DPD: the spoke sends an empty INFORMATIONAL.
     let before = cap.len();
     now += Duration::from_secs(11);
     spoke.handle_timeout(now);
     hub.handle_timeout(now);
-    settle(&mut spoke, &mut hub, now, &mut cap, &mut ev);
+    settle(&mut spoke, &mut hub, (now, nat), &mut cap, &mut ev);
     assert!(cap.len() >= before + 2, "no DPD exchange");
 
     // The Delete.
     spoke.delete_ike_sa(now, sa).unwrap();
-    settle(&mut spoke, &mut hub, now, &mut cap, &mut ev);
+    settle(&mut spoke, &mut hub, (now, nat), &mut cap, &mut ev);
     assert!(
         ev.1.iter().any(|e| matches!(e, Event::TunnelDown { .. })),
         "hub saw no Delete"
@@ -194,6 +232,16 @@ fn exchange(proposal: &IkeProposal) -> Exchange {
         assigned,
         spoke_spis,
         hub_spis,
+    }
+}
+
+/// The IKE message of a datagram (after the non-ESP marker on 4500).
+fn ike(c: &Captured) -> &[u8] {
+    if c.to.port() == 4500 || c.from.port() == 4500 {
+        assert_eq!(c.payload[..4], [0, 0, 0, 0], "non-ESP marker");
+        &c.payload[4..]
+    } else {
+        &c.payload
     }
 }
 
@@ -286,19 +334,26 @@ fn fields(
         .collect()
 }
 
-fn check(proposal: &IkeProposal, tag: &str) {
+fn check(proposal: &IkeProposal, nat: Nat, tag: &str) {
     let Some(tshark) = tshark_or_skip() else {
         return;
     };
-    let x = exchange(proposal);
+    let x = exchange(proposal, nat);
+    // Behind a NAT, everything after IKE_SA_INIT moves to the NAT-T port
+    // (4500 at the hub) with the non-ESP marker.
+    for (k, c) in x.datagrams.iter().enumerate() {
+        let hub_port = if c.to.ip() == HUB.parse::<SocketAddr>().unwrap().ip() {
+            c.to.port()
+        } else {
+            c.from.port()
+        };
+        let want = if nat.0 && k >= 2 { 4500 } else { 500 };
+        assert_eq!(hub_port, want, "packet {k}");
+    }
     let dir = Scratch::new(tag);
     let path = dir.join("ikev2.pcap");
     write_pcap(&path, &x);
-    let expected_types: Vec<String> = x
-        .datagrams
-        .iter()
-        .map(|c| c.payload[18].to_string())
-        .collect();
+    let expected_types: Vec<String> = x.datagrams.iter().map(|c| ike(c)[18].to_string()).collect();
     // Our exchanges, in order: INIT, AUTH, CREATE_CHILD_SA, INFORMATIONAL
     // (Delete of the rekeyed Child SA), two INFORMATIONAL (DPD, both ends
     // being quiet), INFORMATIONAL (Delete of the IKE SA); each a request
@@ -422,7 +477,7 @@ fn tshark_decrypts_aes_cbc_hmac_sha256() {
         integ: vec![Integ::HmacSha256_128],
         ..IkeProposal::aead_default()
     };
-    check(&p, "tshark-ikev2-cbc");
+    check(&p, Nat(false), "tshark-ikev2-cbc");
 }
 
 #[test]
@@ -431,5 +486,16 @@ fn tshark_decrypts_aes_gcm() {
         encr: vec![Encr::AesGcm16_256],
         ..IkeProposal::aead_default()
     };
-    check(&p, "tshark-ikev2-gcm");
+    check(&p, Nat(false), "tshark-ikev2-gcm");
+}
+
+/// Behind a NAT: the same exchange moves to UDP 4500 after IKE_SA_INIT.
+#[test]
+fn tshark_decrypts_nat_t() {
+    let p = IkeProposal {
+        encr: vec![Encr::AesCbc256],
+        integ: vec![Integ::HmacSha256_128],
+        ..IkeProposal::aead_default()
+    };
+    check(&p, Nat(true), "tshark-ikev2-nat");
 }
