@@ -17,6 +17,7 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use controlplane::ikev2::codec::TrafficSelector;
 use controlplane::ikev2::config::{DpdConfig, IkeProposal, PoolConfig};
 use controlplane::ikev2::crypto::{Encr, Integ};
 use controlplane::ikev2::events::CounterSpiAllocator;
@@ -64,6 +65,9 @@ struct Exchange {
     spoke_spis: Vec<u32>,
     /// The same for the hub.
     hub_spis: Vec<u32>,
+    /// The first Child SA's TSi then TSr as the hub installed them, IPv4
+    /// start and end addresses as tshark prints them.
+    hub_ts: (String, String),
 }
 
 fn config(id: &str, proposal: IkeProposal) -> Config {
@@ -221,6 +225,14 @@ fn exchange(proposal: &IkeProposal, nat: Nat) -> Exchange {
             .collect()
     };
     let (spoke_spis, hub_spis) = (installed(&ev.0), installed(&ev.1));
+    let hub_ts = ev
+        .1
+        .iter()
+        .find_map(|e| match e {
+            Event::ChildSaInstalled(c) => Some(ts_columns(c.remote_ts.iter().chain(&c.local_ts))),
+            _ => None,
+        })
+        .expect("hub Child SA");
     assert_eq!(
         (spoke_spis.len(), hub_spis.len()),
         (2, 2),
@@ -232,6 +244,7 @@ fn exchange(proposal: &IkeProposal, nat: Nat) -> Exchange {
         assigned,
         spoke_spis,
         hub_spis,
+        hub_ts,
     }
 }
 
@@ -243,6 +256,17 @@ fn ike(c: &Captured) -> &[u8] {
     } else {
         &c.payload
     }
+}
+
+/// IPv4 selectors' start and end addresses, comma-separated.
+fn ts_columns<'a>(ts: impl Iterator<Item = &'a TrafficSelector>) -> (String, String) {
+    let (starts, ends): (Vec<String>, Vec<String>) = ts
+        .filter_map(|t| match t {
+            TrafficSelector::Ipv4(r) => Some((r.start.to_string(), r.end.to_string())),
+            _ => None,
+        })
+        .unzip();
+    (starts.join(","), ends.join(","))
 }
 
 fn ip_udp(c: &Captured) -> Vec<u8> {
@@ -449,6 +473,7 @@ fn check_decrypted(rows: &[Vec<String>], x: &Exchange) {
     assert_eq!(r[6], "2", "AUTH method: {r:?}");
     assert_eq!(r[10], spi(h[0]), "{r:?}");
     assert_eq!(r[9], x.assigned.to_string(), "assigned address: {r:?}");
+    assert_eq!((r[7].clone(), r[8].clone()), x.hub_ts, "TSi/TSr: {r:?}");
     // CREATE_CHILD_SA: REKEY_SA names the old SPI, the proposals the new.
     assert_eq!(
         rows[4][10],
