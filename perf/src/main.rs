@@ -4,6 +4,8 @@
 //! perf esp [--seconds S] [--rounds N] [--max-entries N] [--markdown FILE]
 //! perf dpdk [--seconds S] [--sizes 64,512,1420] [--modes fwd,encrypt,decrypt]
 //!           [--algs aes128gcm,chacha20poly1305] [--markdown FILE] [--hugepages]
+//! perf ike [--tunnels N] [--window N] [--transports memory,udp]
+//!          [--crypto-iterations N] [--markdown FILE]
 //! perf gen --out FILE.pcap [--count N] [--size B|imix] [--flows N] [--dsts N]
 //!          [--src ADDR] [--dst ADDR] [--esp SPI:ALG:HEXKEY --outer SRC,DST
 //!          [--gre KEY|--gre-nokey] [--nat-t] [--esn] [--first-seq N]]
@@ -21,6 +23,7 @@ use perf::esp_bench::{esp_row, lookup_row, Config, EspRow, LookupRow, Size};
 
 const USAGE: &str = "usage: perf esp [--seconds S] [--rounds N] [--max-entries N] [--markdown FILE]
        perf dpdk [options]                  (perf dpdk --help)
+       perf ike [options]                   (perf ike --help)
        perf gen --out FILE.pcap [options]   (perf gen --help)
 
   --seconds S       measurement time per variant and row (default 0.4)
@@ -34,6 +37,7 @@ fn main() -> Result<()> {
         Some("esp") => esp(&args[1..]),
         Some("gen") => gen_cmd(&args[1..]),
         Some("dpdk") => dpdk_cmd(&args[1..]),
+        Some("ike") => ike_cmd(&args[1..]),
         Some("-h" | "--help") | None => {
             println!("{USAGE}");
             Ok(())
@@ -406,6 +410,57 @@ fn dpdk_cmd(args: &[String]) -> Result<()> {
     if let Some(path) = markdown {
         std::fs::write(&path, &md).with_context(|| format!("writing {path}"))?;
         println!("(written to {path})");
+    }
+    Ok(())
+}
+
+const IKE_USAGE: &str = "usage: perf ike [options]
+
+End-to-end IKEv2 tunnels per second (IKE_SA_INIT + IKE_AUTH + first Child
+SA; PSK, X25519, AES-GCM-256) of one responder Endpoint on one thread
+against our own load generator; the responder thread's CPU time is counted.
+
+  --tunnels N             tunnels per transport (default 20000)
+  --window N              tunnels being set up at once (default 64)
+  --transports LIST       memory,udp (default both)
+  --crypto-iterations N   iterations of the crypto-only ceiling (default 5000)
+  --markdown FILE         also write the table to FILE";
+
+fn ike_cmd(args: &[String]) -> Result<()> {
+    use perf::ike_bench;
+    let mut cfg = ike_bench::IkeBenchConfig::default();
+    let mut markdown = None;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let mut val = || it.next().with_context(|| format!("{a} needs a value"));
+        match a.as_str() {
+            "--tunnels" => cfg.tunnels = val()?.parse().context("--tunnels")?,
+            "--window" => cfg.window = val()?.parse().context("--window")?,
+            "--transports" => {
+                cfg.transports = val()?
+                    .split(',')
+                    .map(str::parse)
+                    .collect::<Result<Vec<_>>>()?;
+            }
+            "--crypto-iterations" => {
+                cfg.crypto_iterations = val()?.parse().context("--crypto-iterations")?;
+            }
+            "--markdown" => markdown = Some(val()?.clone()),
+            "-h" | "--help" => {
+                println!("{IKE_USAGE}");
+                return Ok(());
+            }
+            other => bail!("unknown option {other:?}\n{IKE_USAGE}"),
+        }
+    }
+    if cfg.tunnels == 0 || cfg.window == 0 {
+        bail!("--tunnels and --window must be >= 1");
+    }
+    let report = ike_bench::run(&cfg)?;
+    let md = ike_bench::markdown(&report);
+    print!("{md}");
+    if let Some(path) = markdown {
+        std::fs::write(&path, &md).with_context(|| format!("writing {path}"))?;
     }
     Ok(())
 }

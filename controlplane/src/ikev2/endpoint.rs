@@ -18,7 +18,7 @@ use super::error::{Error, LocalError, Malformed, PeerMisbehaved};
 use super::events::{Event, IkeSaId, RandomSource, SpiAllocator, SystemRandom, Transmit};
 use super::identity::Identity;
 use super::pool::AddressPools;
-use super::sa::{Action, IkeSa, IkeSaInfo, InitRefusal, Shared, Stats};
+use super::sa::{Action, IkeDebugKeys, IkeSa, IkeSaInfo, InitRefusal, Shared, Stats};
 
 /// Cookie secrets (RFC 7296 section 2.6): the current one and the one
 /// before, each with a one-octet version.
@@ -186,6 +186,14 @@ impl Endpoint {
     #[must_use]
     pub fn ike_sa(&self, id: IkeSaId) -> Option<IkeSaInfo> {
         self.sas.get(&id).map(IkeSa::info)
+    }
+
+    /// The encryption and integrity keys of an IKE SA, for decrypting
+    /// packet captures while debugging (Wireshark's IKEv2 decryption
+    /// table); see [`IkeDebugKeys`]. Never log them in production.
+    #[must_use]
+    pub fn debug_keys(&self, id: IkeSaId) -> Option<IkeDebugKeys> {
+        self.sas.get(&id).and_then(IkeSa::debug_keys)
     }
 
     /// Starts an IKE SA to `remote` from `local` (IKE_SA_INIT is queued

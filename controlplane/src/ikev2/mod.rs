@@ -122,4 +122,4 @@ pub use error::Error;
 pub use events::{Event, IkeSaId, RandomSource, SpiAllocator, Transmit};
 pub use identity::{Identity, IdentityMatch};
 pub use pki::{CertError, Certificate, TrustAnchors};
-pub use sa::{ChildSaInfo, IkeSaInfo, Stats};
+pub use sa::{ChildSaInfo, IkeDebugKeys, IkeSaInfo, Stats};

@@ -1849,6 +1849,52 @@ impl IkeSa {
     }
 
     /// Timers of a fresh established SA.
+    /// The successor of this SA made by a rekey in which we had `role`:
+    /// its keys from `g` (g^ir of the rekey exchange), the nonces and the
+    /// new SPIs (initiator's, responder's), and this SA's peer, NAT state
+    /// and fragmentation; established, not (yet) holding the tunnel.
+    #[allow(clippy::too_many_arguments)]
+    fn rekeyed(
+        &self,
+        sh: &mut Shared,
+        now: Instant,
+        new_id: IkeSaId,
+        suite: IkeSuite,
+        g: &SecretBytes,
+        (ni, nr): (&[u8], &[u8]),
+        (spi_i, spi_r): (u64, u64),
+        role: Role,
+    ) -> Result<Self, Error> {
+        let old_suite = self.suite.ok_or(LocalError::NoSuchSa)?;
+        let keys = self.keys.as_ref().ok_or(LocalError::NoSuchSa)?;
+        //= https://www.rfc-editor.org/rfc/rfc7296#section-2.18
+        //# SKEYSEED = prf(SK_d (old), g^ir (new) | Ni | Nr)
+        let new_keys = keys.rekey(
+            &old_suite,
+            &suite,
+            g.as_bytes(),
+            ni,
+            nr,
+            &spi_i.to_be_bytes(),
+            &spi_r.to_be_bytes(),
+        )?;
+        let sk = new_keys.sk_ciphers(&suite, role)?;
+        let mut n = Self::blank(new_id, now, self.local, self.remote, IkeState::Established);
+        n.original_initiator = role == Role::Initiator;
+        n.spi_i = spi_i;
+        n.spi_r = spi_r;
+        n.suite = Some(suite);
+        n.keys = Some(new_keys);
+        n.sk = Some(sk);
+        n.nat = self.nat;
+        n.frag = self.frag;
+        n.peer_id = self.peer_id.clone();
+        n.up = self.up;
+        n.owns_tunnel = false;
+        n.established(sh, now);
+        Ok(n)
+    }
+
     fn established(&mut self, sh: &mut Shared, now: Instant) {
         let cfg = sh.config.clone();
         self.timers.stop(Timer::Setup);
@@ -2660,36 +2706,19 @@ impl IkeSa {
         }
         let nr = sh.nonce();
         let built = (|| -> Result<(Self, Vec<u8>), Error> {
-            let old_suite = self.suite.ok_or(LocalError::NoSuchSa)?;
-            let keys = self.keys.as_ref().ok_or(LocalError::NoSuchSa)?;
             let dh = sh.dh(suite.dh())?;
             let ke_r = dh.public_value().to_vec();
             let g = dh.agree(&ke.data)?;
-            //= https://www.rfc-editor.org/rfc/rfc7296#section-2.18
-            //# SKEYSEED = prf(SK_d (old), g^ir (new) | Ni | Nr)
-            let new_keys = keys.rekey(
-                &old_suite,
-                &suite,
-                g.as_bytes(),
-                &nonce.data,
-                &nr,
-                &peer_spi.to_be_bytes(),
-                &our_spi.to_be_bytes(),
+            let mut n = self.rekeyed(
+                sh,
+                now,
+                new_id,
+                suite,
+                &g,
+                (&nonce.data, &nr),
+                (peer_spi, our_spi),
+                Role::Responder,
             )?;
-            let sk = new_keys.sk_ciphers(&suite, Role::Responder)?;
-            let mut n = Self::blank(new_id, now, self.local, self.remote, IkeState::Established);
-            n.original_initiator = false;
-            n.spi_i = peer_spi;
-            n.spi_r = our_spi;
-            n.suite = Some(suite);
-            n.keys = Some(new_keys);
-            n.sk = Some(sk);
-            n.nat = self.nat;
-            n.frag = self.frag;
-            n.peer_id = self.peer_id.clone();
-            n.up = self.up;
-            n.owns_tunnel = false;
-            n.established(sh, now);
             //= https://www.rfc-editor.org/rfc/rfc7296#section-2.18
             //# After the new equivalent IKE SA is created, the initiator deletes
             //# the old IKE SA
@@ -3351,31 +3380,16 @@ impl IkeSa {
                 return Err(PeerMisbehaved::NoProposalChosen.into());
             }
             let g = dh.agree(&ke.data)?;
-            let old_suite = self.suite.ok_or(LocalError::NoSuchSa)?;
-            let keys = self.keys.as_ref().ok_or(LocalError::NoSuchSa)?;
-            let new_keys = keys.rekey(
-                &old_suite,
-                &suite,
-                g.as_bytes(),
-                &ni,
-                &nr.data,
-                &new_spi.to_be_bytes(),
-                &peer_spi.to_be_bytes(),
+            let n = self.rekeyed(
+                sh,
+                now,
+                new_id,
+                suite,
+                &g,
+                (&ni, &nr.data),
+                (new_spi, peer_spi),
+                Role::Initiator,
             )?;
-            let sk = new_keys.sk_ciphers(&suite, Role::Initiator)?;
-            let mut n = Self::blank(new_id, now, self.local, self.remote, IkeState::Established);
-            n.original_initiator = true;
-            n.spi_i = new_spi;
-            n.spi_r = peer_spi;
-            n.suite = Some(suite);
-            n.keys = Some(new_keys);
-            n.sk = Some(sk);
-            n.nat = self.nat;
-            n.frag = self.frag;
-            n.peer_id = self.peer_id.clone();
-            n.up = self.up;
-            n.owns_tunnel = false;
-            n.established(sh, now);
             Ok((n, nr.data.clone()))
         })();
         let (mut new_sa, nr) = match built {
@@ -3802,6 +3816,57 @@ impl IkeSa {
             assigned: self.assigned.clone(),
             owns_tunnel: self.owns_tunnel,
         }
+    }
+}
+
+impl IkeSa {
+    /// The SA's keys for decrypting a packet capture (see
+    /// [`IkeDebugKeys`]); `None` before IKE_SA_INIT completed.
+    pub(crate) fn debug_keys(&self) -> Option<IkeDebugKeys> {
+        let (suite, keys) = (self.suite?, self.keys.as_ref()?);
+        Some(IkeDebugKeys {
+            spi_i: self.spi_i,
+            spi_r: self.spi_r,
+            suite,
+            sk_ei: keys.sk_ei().to_vec(),
+            sk_er: keys.sk_er().to_vec(),
+            sk_ai: keys.sk_ai().to_vec(),
+            sk_ar: keys.sk_ar().to_vec(),
+        })
+    }
+}
+
+/// The encryption and integrity keys of an IKE SA, **for debugging
+/// only**: decrypting a packet capture with Wireshark's IKEv2 decryption
+/// table (`ikev2_decryption_table`), as strongSwan's level-4 logs allow.
+/// Whoever holds these reads and forges every message of the SA; never log
+/// them in production. `SK_ei`/`SK_er` include the AEAD salt.
+#[derive(Clone)]
+pub struct IkeDebugKeys {
+    /// Initiator's SPI.
+    pub spi_i: u64,
+    /// Responder's SPI.
+    pub spi_r: u64,
+    /// The negotiated algorithms.
+    pub suite: IkeSuite,
+    /// SK_ei (key material, salt included).
+    pub sk_ei: Vec<u8>,
+    /// SK_er (key material, salt included).
+    pub sk_er: Vec<u8>,
+    /// SK_ai (empty with an AEAD).
+    pub sk_ai: Vec<u8>,
+    /// SK_ar (empty with an AEAD).
+    pub sk_ar: Vec<u8>,
+}
+
+impl std::fmt::Debug for IkeDebugKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Secrets stay out of Debug output (logs); read the fields.
+        f.debug_struct("IkeDebugKeys")
+            .field("spi_i", &format_args!("{:016x}", self.spi_i))
+            .field("spi_r", &format_args!("{:016x}", self.spi_r))
+            .field("suite", &self.suite)
+            .finish_non_exhaustive()
     }
 }
 

@@ -17,6 +17,20 @@ use super::types::{
 
 type EmitResult = core::result::Result<(), EmitError>;
 
+/// Every simple `emit`: the payload's `check`, then its fixed fields
+/// (RESERVED as zeros), then its data.
+fn emit_checked(check: Result<()>, out: &mut Vec<u8>, head: &[u8], data: &[u8]) -> EmitResult {
+    check?;
+    out.extend_from_slice(head);
+    out.extend_from_slice(data);
+    Ok(())
+}
+
+/// The body of CERT and CERTREQ: Cert Encoding, then the data.
+fn encoding_and_data(r: &mut Reader<'_>) -> Result<(CertEncoding, Vec<u8>)> {
+    Ok((CertEncoding(r.u8("Cert Encoding")?), r.rest().to_vec()))
+}
+
 /// Key Exchange payload (RFC 7296 section 3.4).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct KePayload {
@@ -53,11 +67,8 @@ impl KePayload {
     }
 
     pub(crate) fn emit(&self, out: &mut Vec<u8>) -> EmitResult {
-        self.check()?;
-        out.extend_from_slice(&self.group.0.to_be_bytes());
-        out.extend_from_slice(&[0, 0]);
-        out.extend_from_slice(&self.data);
-        Ok(())
+        let [hi, lo] = self.group.0.to_be_bytes();
+        emit_checked(self.check(), out, &[hi, lo, 0, 0], &self.data)
     }
 }
 
@@ -171,9 +182,7 @@ impl IdPayload {
     }
 
     pub(crate) fn emit(&self, out: &mut Vec<u8>) -> EmitResult {
-        self.check()?;
-        out.extend_from_slice(&self.auth_octets());
-        Ok(())
+        emit_checked(self.check(), out, &[], &self.auth_octets())
     }
 }
 
@@ -198,19 +207,14 @@ impl CertPayload {
     }
 
     pub(crate) fn parse(r: &mut Reader<'_>) -> Result<Self> {
-        let p = Self {
-            encoding: CertEncoding(r.u8("Cert Encoding")?),
-            data: r.rest().to_vec(),
-        };
+        let (encoding, data) = encoding_and_data(r)?;
+        let p = Self { encoding, data };
         p.check()?;
         Ok(p)
     }
 
     pub(crate) fn emit(&self, out: &mut Vec<u8>) -> EmitResult {
-        self.check()?;
-        out.push(self.encoding.0);
-        out.extend_from_slice(&self.data);
-        Ok(())
+        emit_checked(self.check(), out, &[self.encoding.0], &self.data)
     }
 }
 
@@ -248,19 +252,14 @@ impl CertReqPayload {
     }
 
     pub(crate) fn parse(r: &mut Reader<'_>) -> Result<Self> {
-        let p = Self {
-            encoding: CertEncoding(r.u8("Cert Encoding")?),
-            data: r.rest().to_vec(),
-        };
+        let (encoding, data) = encoding_and_data(r)?;
+        let p = Self { encoding, data };
         p.check()?;
         Ok(p)
     }
 
     pub(crate) fn emit(&self, out: &mut Vec<u8>) -> EmitResult {
-        self.check()?;
-        out.push(self.encoding.0);
-        out.extend_from_slice(&self.data);
-        Ok(())
+        emit_checked(self.check(), out, &[self.encoding.0], &self.data)
     }
 }
 
@@ -390,11 +389,7 @@ impl AuthPayload {
     }
 
     pub(crate) fn emit(&self, out: &mut Vec<u8>) -> EmitResult {
-        self.check()?;
-        out.push(self.method.0);
-        out.extend_from_slice(&[0; 3]);
-        out.extend_from_slice(&self.data);
-        Ok(())
+        emit_checked(self.check(), out, &[self.method.0, 0, 0, 0], &self.data)
     }
 }
 
@@ -433,9 +428,7 @@ impl NoncePayload {
     }
 
     pub(crate) fn emit(&self, out: &mut Vec<u8>) -> EmitResult {
-        self.check()?;
-        out.extend_from_slice(&self.data);
-        Ok(())
+        emit_checked(self.check(), out, &[], &self.data)
     }
 }
 
@@ -806,9 +799,7 @@ impl VendorIdPayload {
     }
 
     pub(crate) fn emit(&self, out: &mut Vec<u8>) -> EmitResult {
-        self.check()?;
-        out.extend_from_slice(&self.data);
-        Ok(())
+        emit_checked(self.check(), out, &[], &self.data)
     }
 }
 
@@ -900,9 +891,7 @@ impl EapPayload {
     }
 
     pub(crate) fn emit(&self, out: &mut Vec<u8>) -> EmitResult {
-        self.check()?;
-        out.extend_from_slice(&self.message);
-        Ok(())
+        emit_checked(self.check(), out, &[], &self.message)
     }
 }
 
