@@ -5,68 +5,18 @@
 //! IPsec-mode Virtual-Access for it. The hub runs the source document's
 //! `static-hub.conf` with pre-shared keys and the client profile added.
 //!
-//! Only IKE is checked here: without the dataplane link nothing forwards
-//! ESP yet. Needs root, iproute2 and charon (scripts/install-deps.sh).
+//! Only IKE is checked here (the control plane runs on kernel sockets,
+//! without a dataplane; `e2e_strongswan.rs` goes through the dataplane).
+//! Needs root, iproute2 and charon (scripts/install-deps.sh).
 
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use appliance::demo::scenario::{strongswan_client, HUB_CLIENT_PROFILE};
 use appliance::demo::topology::Topology;
 use system_tests::charon::{self, Charon};
 use system_tests::Scratch;
-
-const HUB_EXTRA: &str = "
-crypto ikev2 keyring spokes
- peer any
-  address 0.0.0.0 0.0.0.0
-  pre-shared-key spoke-key
-!
-crypto ikev2 profile clients
- match identity remote fqdn domain clients.example
- identity local fqdn hub.cisco.com
- authentication local pre-share
- authentication remote pre-share
- keyring local clients
- virtual-template 2
-!
-crypto ikev2 keyring clients
- peer c1
-  identity fqdn c1.clients.example
-  pre-shared-key client-key-0123
-!
-crypto ipsec profile clients
- set ikev2-profile clients
-!
-interface Virtual-Template2 type tunnel
- ip unnumbered Loopback0
- tunnel mode ipsec ipv4
- tunnel protection ipsec profile clients
-";
-
-const CLIENT: &str = r#"connections {
-  hub {
-    version = 2
-    local_addrs = 10.0.0.130
-    remote_addrs = 10.0.0.100
-    vips = 0.0.0.0
-    proposals = aes128gcm16-prfsha256-curve25519
-    local { auth = psk
-            id = c1.clients.example }
-    remote { auth = psk
-             id = hub.cisco.com }
-    children {
-      net { remote_ts = 0.0.0.0/0
-            esp_proposals = aes128gcm16 }
-    }
-  }
-}
-secrets {
-  ike-1 { id-a = c1.clients.example
-          id-b = hub.cisco.com
-          secret = "client-key-0123" }
-}
-"#;
 
 fn show(socket: &Path, words: &[&str]) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_appliance"))
@@ -104,7 +54,11 @@ fn strongswan_client_through_an_ipsec_mode_template() {
     .replace("rsa-sig", "pre-share")
     .replace("pki trustpoint CA", "keyring local spokes");
     let conf = dir.join("hub.conf");
-    std::fs::write(&conf, seed + HUB_EXTRA).unwrap();
+    std::fs::write(
+        &conf,
+        seed + "!\ncrypto ikev2 keyring spokes\n peer any\n  address 0.0.0.0 0.0.0.0\n  pre-shared-key spoke-key\n" + HUB_CLIENT_PROFILE,
+    )
+    .unwrap();
     let sock = dir.join("hub.sock");
     let log = dir.join("hub.log");
     let mut hub = Command::new("ip")
@@ -142,7 +96,7 @@ fn strongswan_client_through_an_ipsec_mode_template() {
         std::thread::sleep(Duration::from_millis(50));
     }
     let c = Charon::start(&client_ns, &dir.join("charon")).unwrap();
-    c.load(CLIENT).unwrap();
+    c.load(&strongswan_client("0.0.0.0/0")).unwrap();
     let r = c.swanctl(&["--initiate", "--child", "net", "--timeout", "15"]);
     let sas = c.swanctl(&["--list-sas"]).unwrap_or_default();
     assert!(

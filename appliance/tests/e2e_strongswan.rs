@@ -8,55 +8,8 @@
 
 use std::time::Duration;
 
-use appliance::demo::scenario::{Scenario, Variant};
+use appliance::demo::scenario::{strongswan_client, Scenario, Variant, HUB_CLIENT_PROFILE};
 use system_tests::charon::{self, Charon};
-
-const HUB_EXTRA: &str = "!
-crypto ikev2 profile clients
- match identity remote fqdn domain clients.example
- identity local fqdn hub.cisco.com
- authentication local pre-share
- authentication remote pre-share
- keyring local clients
- virtual-template 2
-!
-crypto ikev2 keyring clients
- peer c1
-  identity fqdn c1.clients.example
-  pre-shared-key client-key-0123
-!
-crypto ipsec profile clients
- set ikev2-profile clients
-!
-interface Virtual-Template2 type tunnel
- ip unnumbered Loopback0
- tunnel mode ipsec ipv4
- tunnel protection ipsec profile clients
-";
-
-const CLIENT: &str = r#"connections {
-  hub {
-    version = 2
-    local_addrs = 10.0.0.130
-    remote_addrs = 10.0.0.100
-    vips = 0.0.0.0
-    proposals = aes128gcm16-prfsha256-curve25519
-    local { auth = psk
-            id = c1.clients.example }
-    remote { auth = psk
-             id = hub.cisco.com }
-    children {
-      net { remote_ts = 192.168.110.0/24
-            esp_proposals = aes128gcm16 }
-    }
-  }
-}
-secrets {
-  ike-1 { id-a = c1.clients.example
-          id-b = hub.cisco.com
-          secret = "client-key-0123" }
-}
-"#;
 
 #[test]
 fn strongswan_client_reaches_host1_through_the_hub() {
@@ -73,7 +26,7 @@ fn strongswan_client_reaches_host1_through_the_hub() {
         &tag,
         &dir,
         Variant::default(),
-        [HUB_EXTRA, "", ""],
+        [HUB_CLIENT_PROFILE, "", ""],
     )
     .unwrap();
     let client = s.topo.add_wan_host("c1", "10.0.0.130/24").unwrap();
@@ -83,7 +36,7 @@ fn strongswan_client_reaches_host1_through_the_hub() {
     })
     .unwrap();
     let c = Charon::start_with(&client, &dir.join("charon"), true).unwrap();
-    c.load(CLIENT).unwrap();
+    c.load(&strongswan_client("192.168.110.0/24")).unwrap();
     let r = c.swanctl(&["--initiate", "--child", "net", "--timeout", "20"]);
     let sas = c.swanctl(&["--list-sas"]).unwrap_or_default();
     assert!(

@@ -29,6 +29,64 @@ pub const SEEDS: [(&str, &str); 3] = [
     ),
 ];
 
+/// What the hub's configuration adds for standard IKEv2 clients: a second
+/// profile for `*.clients.example` whose sessions clone the IPsec-mode
+/// Virtual-Template2 (unnumbered to Loopback0, addresses from the same
+/// pool), with its own key for client `c1.clients.example`.
+pub const HUB_CLIENT_PROFILE: &str = "!
+crypto ikev2 profile clients
+ match identity remote fqdn domain clients.example
+ identity local fqdn hub.cisco.com
+ authentication local pre-share
+ authentication remote pre-share
+ keyring local clients
+ virtual-template 2
+!
+crypto ikev2 keyring clients
+ peer c1
+  identity fqdn c1.clients.example
+  pre-shared-key client-key-0123
+!
+crypto ipsec profile clients
+ set ikev2-profile clients
+!
+interface Virtual-Template2 type tunnel
+ ip unnumbered Loopback0
+ tunnel mode ipsec ipv4
+ tunnel protection ipsec profile clients
+";
+
+/// strongSwan's `swanctl.conf` for that client at 10.0.0.130, asking for a
+/// virtual IP and tunnelling `remote_ts` to the hub.
+#[must_use]
+pub fn strongswan_client(remote_ts: &str) -> String {
+    format!(
+        r#"connections {{
+  hub {{
+    version = 2
+    local_addrs = 10.0.0.130
+    remote_addrs = 10.0.0.100
+    vips = 0.0.0.0
+    proposals = aes128gcm16-prfsha256-curve25519
+    local {{ auth = psk
+            id = c1.clients.example }}
+    remote {{ auth = psk
+             id = hub.cisco.com }}
+    children {{
+      net {{ remote_ts = {remote_ts}
+            esp_proposals = aes128gcm16 }}
+    }}
+  }}
+}}
+secrets {{
+  ike-1 {{ id-a = c1.clients.example
+          id-b = hub.cisco.com
+          secret = "client-key-0123" }}
+}}
+"#
+    )
+}
+
 /// The pre-shared key of the scenario.
 pub const PSK: &str = "flexvpn-demo-key";
 
