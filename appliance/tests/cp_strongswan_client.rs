@@ -19,14 +19,7 @@ use system_tests::charon::{self, Charon};
 use system_tests::Scratch;
 
 fn show(socket: &Path, words: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_appliance"))
-        .arg("show")
-        .arg("--socket")
-        .arg(socket)
-        .args(words)
-        .output()
-        .unwrap();
-    String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr)
+    appliance::cp::show_text(socket, words)
 }
 
 #[test]

@@ -84,14 +84,7 @@ fn psk(file: &str) -> String {
 }
 
 fn show(socket: &Path, words: &[&str]) -> String {
-    let out = Command::new(appliance())
-        .arg("show")
-        .arg("--socket")
-        .arg(socket)
-        .args(words)
-        .output()
-        .unwrap();
-    String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr)
+    appliance::cp::show_text(socket, words)
 }
 
 #[test]

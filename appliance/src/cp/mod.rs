@@ -308,6 +308,14 @@ fn serve_show(s: UnixStream, node: &mut Node, link: &dyn Link) -> std::io::Resul
     w.write_all(reply.as_bytes())
 }
 
+/// [`request`] for words given as `&str`, with a failure to connect as
+/// the answer's text (`% ...`), as `appliance show` prints it.
+#[must_use]
+pub fn show_text(socket: &Path, words: &[&str]) -> String {
+    let words: Vec<String> = words.iter().map(|s| (*s).to_string()).collect();
+    request(socket, &words).unwrap_or_else(|e| format!("% {e:#}"))
+}
+
 /// Sends a `show` request to a running control plane and returns its
 /// answer.
 ///

@@ -482,8 +482,7 @@ impl Scenario {
     /// `appliance show WORDS` on node `i`.
     #[must_use]
     pub fn show(&self, i: usize, words: &[&str]) -> String {
-        let words: Vec<String> = words.iter().map(|s| (*s).to_string()).collect();
-        crate::cp::request(&self.nodes[i].socket, &words).unwrap_or_else(|e| format!("% {e:#}"))
+        crate::cp::show_text(&self.nodes[i].socket, words)
     }
 
     /// Waits until `cond` holds, or fails after `limit` with the logs.
