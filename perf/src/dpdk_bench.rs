@@ -160,6 +160,31 @@ pub struct DpdkConfig {
     pub algs: Vec<Algorithm>,
     /// Use 2 MiB huge pages (`--in-memory`) if they can be set up.
     pub hugepages: bool,
+    /// Where the worker's packets come from.
+    pub source: Source,
+}
+
+/// Where the measured worker's packets come from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Source {
+    /// ipsec-secgw's conditions: the worker polls a looping `net_pcap`
+    /// (`infinite_rx=1`) and transmits to `net_null`; it pays for its own
+    /// rx (the PMD copies each packet into a fresh mbuf). No latency.
+    Pcap,
+    /// The main lcore feeds the worker over `net_ring` and times each
+    /// packet's return (latency percentiles).
+    Ring,
+}
+
+impl std::str::FromStr for Source {
+    type Err = anyhow::Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "pcap" => Ok(Self::Pcap),
+            "ring" => Ok(Self::Ring),
+            _ => bail!("source {s:?}: pcap or ring"),
+        }
+    }
 }
 
 impl Default for DpdkConfig {
@@ -170,6 +195,7 @@ impl Default for DpdkConfig {
             modes: vec![Mode::Fwd, Mode::Encrypt, Mode::Decrypt],
             algs: vec![Algorithm::AesGcm128, Algorithm::ChaCha20Poly1305],
             hugepages: false,
+            source: Source::Pcap,
         }
     }
 }
@@ -250,6 +276,8 @@ pub struct AeadSpeed {
 pub struct DpdkReport {
     /// How memory was set up (`--no-huge`, or huge pages).
     pub memory: String,
+    /// Where the packets came from.
+    pub source: Source,
     /// TSC frequency.
     pub tsc_hz: u64,
     /// Variants in run order.
@@ -309,9 +337,23 @@ pub fn run(cfg: &DpdkConfig) -> Result<DpdkReport> {
         .cores("0-1")
         .no_pci()
         .no_telemetry()
-        .memory_mb(1024)
-        .vdev("net_ring0")
-        .vdev("net_ring1");
+        .memory_mb(1024);
+    let dir = std::env::temp_dir().join(format!("perf-dpdk-{}", std::process::id()));
+    let mut pcaps = Vec::new();
+    match cfg.source {
+        Source::Ring => b = b.vdev("net_ring0").vdev("net_ring1"),
+        Source::Pcap => {
+            std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+            pcaps = write_pcaps(cfg, &dir)?;
+            for (i, p) in pcaps.iter().enumerate() {
+                b = b.vdev(format!(
+                    "net_pcap{i},rx_pcap={},infinite_rx=1",
+                    p.path.display()
+                ));
+            }
+            b = b.vdev("net_null0");
+        }
+    }
     if cfg.hugepages {
         match HugepageGuard::setup() {
             Ok(g) => {
@@ -330,10 +372,281 @@ pub fn run(cfg: &DpdkConfig) -> Result<DpdkReport> {
         b = b.no_huge().no_shconf();
     }
     let eal = b.init().context("EAL initialisation")?;
-    let result = run_in_eal(cfg, &eal, memory);
+    let result = match cfg.source {
+        Source::Ring => run_in_eal(cfg, &eal, memory),
+        Source::Pcap => run_pcap(cfg, &eal, memory, &pcaps),
+    };
     drop(eal);
     drop(guard);
+    if cfg.source == Source::Pcap {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
     result
+}
+
+/// Frames in each looping pcap.
+const PCAP_FRAMES: usize = 1024;
+
+/// One looping pcap: what it carries.
+struct PcapFile {
+    path: std::path::PathBuf,
+    size: usize,
+    /// `None`: cleartext (io, fwd, encrypt); `Some`: ESP of that AEAD.
+    esp: Option<Algorithm>,
+}
+
+/// The generator's pcaps for every size: cleartext, and an ESP stream per
+/// AEAD when decrypt runs.
+fn write_pcaps(cfg: &DpdkConfig, dir: &std::path::Path) -> Result<Vec<PcapFile>> {
+    let mut out = Vec::new();
+    for &size in &cfg.sizes {
+        let mut kinds = vec![None];
+        if cfg.modes.contains(&Mode::Decrypt) {
+            kinds.extend(cfg.algs.iter().map(|&a| Some(a)));
+        }
+        for esp in kinds {
+            let (mode, alg) = match esp {
+                Some(a) => (Mode::Decrypt, a),
+                None => (Mode::Fwd, Algorithm::AesGcm128),
+            };
+            let mut frames = templates(mode, alg, size)?;
+            frames.truncate(PCAP_FRAMES);
+            let name = match esp {
+                Some(a) => format!("esp-{}-{size}.pcap", alg_name(a)),
+                None => format!("clear-{size}.pcap"),
+            };
+            let path = dir.join(name);
+            let file = std::fs::File::create(&path)
+                .with_context(|| format!("creating {}", path.display()))?;
+            let mut w = crate::pcap::PcapWriter::new(std::io::BufWriter::new(file), 1)?;
+            for (i, f) in frames.iter().enumerate() {
+                w.write(i as u64, f)?;
+            }
+            w.finish()?;
+            out.push(PcapFile { path, size, esp });
+        }
+    }
+    Ok(out)
+}
+
+/// The headline run: the worker polls a looping `net_pcap` and transmits
+/// to `net_null`, as ipsec-secgw was run.
+fn run_pcap(cfg: &DpdkConfig, eal: &Eal, memory: String, pcaps: &[PcapFile]) -> Result<DpdkReport> {
+    let lc = *lcore::workers(eal)
+        .first()
+        .context("EAL has no worker lcore (needs -l 0-1)")?;
+    // Every looping pcap keeps its frames in mbufs of this pool.
+    let n = (pcaps.len() * (PCAP_FRAMES + 600) + 8192).next_power_of_two() - 1;
+    let pool = Mempool::new(eal, &MempoolConfig::new("bench_pool", n as u32)).context("pool")?;
+    let mut ports = Vec::new();
+    for i in 0..pcaps.len() {
+        let mut p =
+            Port::open_by_name(eal, &format!("net_pcap{i}"), &pool, &PortConfig::default())?;
+        p.start()?;
+        ports.push(p);
+    }
+    let mut null = Port::open_by_name(eal, "net_null0", &pool, &PortConfig::default())?;
+    null.start()?;
+    let tsc_hz = tsc::hz();
+    println!(
+        "perf dpdk: source net_pcap (infinite_rx, {PCAP_FRAMES} frames) -> net_null, the worker does its own rx (ipsec-secgw's conditions; no latency figures: use --source ring); memory {memory}, worker lcore {lc}, TSC {:.3} GHz, {:.2} s per variant; decrypt with anti-replay off (the pcap's sequence numbers repeat; ipsec-secgw's default)",
+        tsc_hz as f64 / 1e9,
+        cfg.seconds
+    );
+    let mut report = DpdkReport {
+        memory,
+        source: Source::Pcap,
+        tsc_hz,
+        variants: Vec::new(),
+        aead: Vec::new(),
+    };
+    for &size in &cfg.sizes {
+        for (mode, alg) in variant_list(cfg) {
+            let want = if mode == Mode::Decrypt { alg } else { None };
+            let i = pcaps
+                .iter()
+                .position(|p| p.size == size && p.esp == want)
+                .context("no pcap for this variant")?;
+            let v = pcap_variant(
+                eal,
+                lc,
+                cfg.seconds,
+                mode,
+                alg,
+                size,
+                &mut ports[i],
+                &mut null,
+            )
+            .with_context(|| format!("{} {size} B", mode.name()))?;
+            println!("{}", result_line(&v, tsc_hz));
+            report.variants.push(v);
+        }
+        aead_for_size(cfg, eal, lc, size, &mut report)?;
+    }
+    for p in &mut ports {
+        p.stop()?;
+    }
+    null.stop()?;
+    Ok(report)
+}
+
+fn variant_list(cfg: &DpdkConfig) -> Vec<(Mode, Option<Algorithm>)> {
+    let mut list = vec![(Mode::Io, None)];
+    for &m in &cfg.modes {
+        match m {
+            Mode::Io => {}
+            Mode::Fwd => list.push((m, None)),
+            Mode::Encrypt | Mode::Decrypt => {
+                list.extend(cfg.algs.iter().map(|&a| (m, Some(a))));
+            }
+        }
+    }
+    list
+}
+
+fn aead_for_size(
+    cfg: &DpdkConfig,
+    eal: &Eal,
+    lc: u32,
+    size: usize,
+    report: &mut DpdkReport,
+) -> Result<()> {
+    if !cfg
+        .modes
+        .iter()
+        .any(|m| matches!(m, Mode::Encrypt | Mode::Decrypt))
+    {
+        return Ok(());
+    }
+    for &alg in &cfg.algs {
+        let secs = (cfg.seconds / 2.0).max(0.05);
+        let a = lcore::launch(eal, lc, move || aead_speed(alg, size, secs))?
+            .join()
+            .map_err(|_| anyhow!("AEAD benchmark panicked"))?;
+        println!(
+            "AEAD alg={} size={size} seal_ns={:.1} open_ns={:.1} seal_mpps={:.2} open_mpps={:.2}",
+            alg_name(alg),
+            a.seal_ns,
+            a.open_ns,
+            1e3 / a.seal_ns,
+            1e3 / a.open_ns
+        );
+        report.aead.push(a);
+    }
+    Ok(())
+}
+
+/// One variant with the pcap source: the worker's rx is the pcap port,
+/// its tx the null port; the main lcore only reads the counters.
+#[allow(clippy::too_many_arguments)]
+fn pcap_variant(
+    eal: &Eal,
+    lc: u32,
+    seconds: f64,
+    mode: Mode,
+    alg: Option<Algorithm>,
+    size: usize,
+    src: &mut Port,
+    null: &mut Port,
+) -> Result<Variant> {
+    let alg_or = alg.unwrap_or(Algorithm::AesGcm128);
+    let plan = plan_for(mode, alg_or)?;
+    let (mut sas, tunnels) = appliance::dp::build_tunnels(&plan)?;
+    if mode == Mode::Decrypt {
+        fresh_sa(&mut sas, SPI_A, alg_or, &key_for(alg_or, 2), false)?;
+    }
+    let routes = Routes::new(&plan)?;
+    let infos = vec![PortInfo { mac: LAN_MAC }, PortInfo { mac: WAN_MAC }];
+    let tables = Tables {
+        sas: sas.reader(),
+        tunnels: tunnels.reader(),
+        fib: routes.reader(),
+    };
+    let rx = src.rx_queue(0)?;
+    let tx = null.tx_queue(0)?;
+    let mirror = Arc::new(StatsMirror::default());
+    let job = match mode {
+        Mode::Io => Job::Io {
+            rx,
+            tx,
+            mirror: Arc::clone(&mirror),
+        },
+        _ => {
+            let (rx_port, txs) = if mode == Mode::Decrypt {
+                (1, vec![Some(tx), None])
+            } else {
+                (0, vec![None, Some(tx)])
+            };
+            Job::Worker(Box::new(WorkerCtx {
+                worker: Worker::new(tables.clone(), infos),
+                rx: vec![(rx_port, rx)],
+                tx: txs,
+                punt: None,
+                inject: None,
+                idle: IdlePolicy::Busy,
+                mirror: Some(Arc::clone(&mirror)),
+            }))
+        }
+    };
+    let stop = Arc::new(AtomicBool::new(false));
+    let stop_w = Arc::clone(&stop);
+    let join = lcore::launch(eal, lc, move || match job {
+        Job::Io { rx, tx, mirror } => io_loop(rx, tx, &mirror, &stop_w),
+        Job::Worker(ctx) => run_worker(*ctx, &stop_w),
+    })?;
+    let hz = tsc::hz();
+    let warm = (seconds * 0.1).max(0.02);
+    std::thread::sleep(std::time::Duration::from_secs_f64(warm));
+    let start = mirror.load();
+    let t0 = tsc::now();
+    std::thread::sleep(std::time::Duration::from_secs_f64(seconds));
+    let end = mirror.load();
+    let t1 = tsc::now();
+    stop.store(true, Ordering::Relaxed);
+    let stats = join.join().map_err(|_| anyhow!("worker lcore panicked"))?;
+    drop(tables);
+    let (drops, dropped) = drop_text(&stats);
+    let packets = end.tx_sent.saturating_sub(start.tx_sent);
+    let polls = end.polls.saturating_sub(start.polls).max(1);
+    let idle = end.idle_polls.saturating_sub(start.idle_polls) as f64 / polls as f64;
+    let cycles = t1.saturating_sub(t0);
+    Ok(Variant {
+        mode,
+        alg,
+        size,
+        lcore: lc,
+        packets,
+        seconds: cycles as f64 / hz as f64,
+        cycles,
+        latency_ns: [0.0; 4],
+        latency_samples: 0,
+        idle,
+        drops,
+        dropped,
+        fed: stats.pipeline.rx_packets.max(stats.tx_sent + stats.tx_full),
+    })
+}
+
+fn drop_text(stats: &WorkerStats) -> (String, u64) {
+    let dropped = stats.pipeline.total_drops()
+        + stats.tx_full
+        + stats.tx_bad_port
+        + stats.punt_ring_full
+        + stats.punt_no_room;
+    let mut drops = drops_line(&stats.pipeline);
+    for (k, v) in [
+        ("tx_full", stats.tx_full),
+        ("tx_bad_port", stats.tx_bad_port),
+        ("punted", stats.punt_ring_full + stats.punt_no_room),
+    ] {
+        if v > 0 {
+            if !drops.is_empty() {
+                drops.push(' ');
+            }
+            let _ = write!(drops, "{k}={v}");
+        }
+    }
+    (drops, dropped)
 }
 
 fn run_in_eal(cfg: &DpdkConfig, eal: &Eal, memory: String) -> Result<DpdkReport> {
@@ -353,6 +666,7 @@ fn run_in_eal(cfg: &DpdkConfig, eal: &Eal, memory: String) -> Result<DpdkReport>
     );
     let mut report = DpdkReport {
         memory,
+        source: Source::Ring,
         tsc_hz,
         variants: Vec::new(),
         aead: Vec::new(),
@@ -433,8 +747,15 @@ fn aead_speed(alg: Algorithm, size: usize, seconds: f64) -> AeadSpeed {
 /// The machine-readable line of a variant (the CI test reads these).
 pub fn result_line(v: &Variant, tsc_hz: u64) -> String {
     let _ = tsc_hz;
+    let lat = |x: f64| {
+        if v.latency_samples == 0 {
+            "na".to_owned()
+        } else {
+            format!("{x:.0}")
+        }
+    };
     format!(
-        "RESULT worker=0 lcore={} variant={} size={} packets={} mpps={:.3} gbps={:.3} cycles_per_packet={:.1} idle_polls={:.1}% p50_ns={:.0} p99_ns={:.0} p999_ns={:.0} max_ns={:.0} fed={} dropped={} drops={}",
+        "RESULT worker=0 lcore={} variant={} size={} packets={} mpps={:.3} gbps={:.3} cycles_per_packet={:.1} idle_polls={:.1}% p50_ns={} p99_ns={} p999_ns={} max_ns={} fed={} dropped={} drops={}",
         v.lcore,
         v.label().replace(' ', "/"),
         v.size,
@@ -443,10 +764,10 @@ pub fn result_line(v: &Variant, tsc_hz: u64) -> String {
         v.gbps(),
         v.cycles_per_packet(),
         100.0 * v.idle,
-        v.latency_ns[0],
-        v.latency_ns[1],
-        v.latency_ns[2],
-        v.latency_ns[3],
+        lat(v.latency_ns[0]),
+        lat(v.latency_ns[1]),
+        lat(v.latency_ns[2]),
+        lat(v.latency_ns[3]),
         v.fed,
         v.dropped,
         if v.drops.is_empty() { "none" } else { &v.drops }
@@ -704,7 +1025,7 @@ impl Bench<'_> {
                     // replaced.
                     let done = fed.saturating_sub(u64::from(in_flight));
                     if done >= half_end_fed[h] {
-                        fresh_sa(&mut sas, [SPI_A, SPI_B][h], alg_or, &inbound_key)?;
+                        fresh_sa(&mut sas, [SPI_A, SPI_B][h], alg_or, &inbound_key, true)?;
                         need_fresh[h] = false;
                     } else {
                         ok = false;
@@ -808,8 +1129,9 @@ fn fresh_sa(
     spi: u32,
     alg: Algorithm,
     key: &[u8],
+    anti_replay: bool,
 ) -> Result<()> {
-    let sa = Sa::new(SaConfig {
+    let mut sa = Sa::new(SaConfig {
         spi,
         algorithm: alg,
         backend: Backend::Ring,
@@ -818,6 +1140,9 @@ fn fresh_sa(
         replay_window: 64,
     })
     .map_err(|e| anyhow!("SA: {e}"))?;
+    if !anti_replay {
+        sa = sa.without_anti_replay();
+    }
     sas.remove(spi);
     sas.reserve_spi(spi)
         .map_err(|e| anyhow!("SPI {spi:#x}: {e}"))?;
@@ -872,9 +1197,13 @@ fn find_io(r: &DpdkReport, size: usize) -> Option<&Variant> {
 /// to the bare AEAD.
 pub fn markdown(r: &DpdkReport) -> String {
     let mut out = String::new();
+    let src = match r.source {
+        Source::Pcap => "source net_pcap (infinite_rx) -> net_null, the worker does its own rx; decrypt with anti-replay off; no latency (use --source ring)".to_owned(),
+        Source::Ring => format!("source net_ring fed by the main lcore; latency from feed to return (at most {IN_FLIGHT} packets in flight)"),
+    };
     let _ = writeln!(
         out,
-        "Memory: {}; TSC {:.3} GHz; one worker lcore; latency from feed to return (at most {IN_FLIGHT} packets in flight).\n",
+        "Memory: {}; TSC {:.3} GHz; one worker lcore; {src}.\n",
         r.memory,
         r.tsc_hz as f64 / 1e9
     );
