@@ -550,11 +550,10 @@ fn pcap_variant(
     null: &mut Port,
 ) -> Result<Variant> {
     let alg_or = alg.unwrap_or(Algorithm::AesGcm128);
-    let plan = plan_for(mode, alg_or)?;
-    let (mut sas, tunnels) = appliance::dp::build_tunnels(&plan)?;
-    if mode == Mode::Decrypt {
-        fresh_sa(&mut sas, SPI_A, alg_or, &key_for(alg_or, 2), false)?;
-    }
+    // The looping pcap repeats its sequence numbers: anti-replay off, as
+    // ipsec-secgw's default.
+    let plan = plan_for(mode, alg_or, false)?;
+    let (sas, tunnels) = appliance::dp::build_tunnels(&plan)?;
     let routes = Routes::new(&plan)?;
     let infos = vec![PortInfo { mac: LAN_MAC }, PortInfo { mac: WAN_MAC }];
     let tables = Tables {
@@ -796,7 +795,13 @@ enum Job {
 /// The dataplane configuration of a mode: LAN port 0 (192.168.1.1/24),
 /// WAN port 1 (203.0.113.1/24), static neighbours on both, and tunnel 1
 /// (plain IPsec tunnel mode, as ipsec-secgw) with two inbound SAs.
-fn plan_for(mode: Mode, alg: Algorithm) -> Result<Plan> {
+/// `anti_replay = false` turns the inbound SAs' replay check off.
+fn plan_for(mode: Mode, alg: Algorithm, anti_replay: bool) -> Result<Plan> {
+    let ar = if anti_replay {
+        ""
+    } else {
+        ", anti_replay = false"
+    };
     let key = hex(&key_for(alg, 1));
     let in_a = hex(&key_for(alg, 2));
     let a = alg_config_name(alg);
@@ -839,7 +844,7 @@ remote = "203.0.113.2"
 mode = "ipsec"
 mtu = 1500
 outbound = {{ spi = 0x2001, algorithm = "{a}", key = "{key}" }}
-inbound = [{{ spi = {SPI_A}, algorithm = "{a}", key = "{in_a}" }}, {{ spi = {SPI_B}, algorithm = "{a}", key = "{in_a}" }}]
+inbound = [{{ spi = {SPI_A}, algorithm = "{a}", key = "{in_a}"{ar} }}, {{ spi = {SPI_B}, algorithm = "{a}", key = "{in_a}"{ar} }}]
 "#
     );
     DpConfig::parse(&text)
@@ -921,7 +926,7 @@ impl Bench<'_> {
     fn variant(&mut self, mode: Mode, alg: Option<Algorithm>, size: usize) -> Result<Variant> {
         let alg_or = alg.unwrap_or(Algorithm::AesGcm128);
         let frames = templates(mode, alg_or, size)?;
-        let plan = plan_for(mode, alg_or)?;
+        let plan = plan_for(mode, alg_or, true)?;
         let (mut sas, tunnels) = appliance::dp::build_tunnels(&plan)?;
         let routes = Routes::new(&plan)?;
         let infos = vec![PortInfo { mac: LAN_MAC }, PortInfo { mac: WAN_MAC }];
@@ -1025,7 +1030,7 @@ impl Bench<'_> {
                     // replaced.
                     let done = fed.saturating_sub(u64::from(in_flight));
                     if done >= half_end_fed[h] {
-                        fresh_sa(&mut sas, [SPI_A, SPI_B][h], alg_or, &inbound_key, true)?;
+                        fresh_sa(&mut sas, [SPI_A, SPI_B][h], alg_or, &inbound_key)?;
                         need_fresh[h] = false;
                     } else {
                         ok = false;
@@ -1129,9 +1134,8 @@ fn fresh_sa(
     spi: u32,
     alg: Algorithm,
     key: &[u8],
-    anti_replay: bool,
 ) -> Result<()> {
-    let mut sa = Sa::new(SaConfig {
+    let sa = Sa::new(SaConfig {
         spi,
         algorithm: alg,
         backend: Backend::Ring,
@@ -1140,9 +1144,6 @@ fn fresh_sa(
         replay_window: 64,
     })
     .map_err(|e| anyhow!("SA: {e}"))?;
-    if !anti_replay {
-        sa = sa.without_anti_replay();
-    }
     sas.remove(spi);
     sas.reserve_spi(spi)
         .map_err(|e| anyhow!("SPI {spi:#x}: {e}"))?;
