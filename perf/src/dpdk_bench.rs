@@ -162,6 +162,8 @@ pub struct DpdkConfig {
     pub hugepages: bool,
     /// Where the worker's packets come from.
     pub source: Source,
+    /// Worker lcores (more than one with the pcap source only).
+    pub workers: usize,
 }
 
 /// Where the measured worker's packets come from.
@@ -196,6 +198,7 @@ impl Default for DpdkConfig {
             algs: vec![Algorithm::AesGcm128, Algorithm::ChaCha20Poly1305],
             hugepages: false,
             source: Source::Pcap,
+            workers: 1,
         }
     }
 }
@@ -209,6 +212,8 @@ pub struct Variant {
     pub alg: Option<Algorithm>,
     /// Inner IP size.
     pub size: usize,
+    /// Worker index; `None` for the total of several workers.
+    pub worker: Option<usize>,
     /// Lcore of the worker.
     pub lcore: u32,
     /// Packets the worker transmitted in the window.
@@ -332,12 +337,22 @@ pub fn run(cfg: &DpdkConfig) -> Result<DpdkReport> {
     }
     let mut guard = None;
     let memory;
-    let mut b = Eal::builder()
-        .program("perf-dpdk")
-        .cores("0-1")
-        .no_pci()
-        .no_telemetry()
-        .memory_mb(1024);
+    if cfg.workers == 0 || (cfg.workers > 1 && cfg.source == Source::Ring) {
+        bail!("--workers: 1, or more with --source pcap");
+    }
+    let mut b = Eal::builder().program("perf-dpdk");
+    if cfg.workers == 1 {
+        b = b.cores("0-1");
+    } else {
+        // Lcore i on CPU i modulo the CPUs there are (more workers than
+        // CPUs share them: a functional check, not a speed figure).
+        let cpus = std::thread::available_parallelism().map_or(1, |c| c.get());
+        let map: Vec<String> = (0..=cfg.workers)
+            .map(|i| format!("{i}@{}", i % cpus))
+            .collect();
+        b = b.arg(format!("--lcores={}", map.join(",")));
+    }
+    let mut b = b.no_pci().no_telemetry().memory_mb(1024);
     let dir = std::env::temp_dir().join(format!("perf-dpdk-{}", std::process::id()));
     let mut pcaps = Vec::new();
     match cfg.source {
@@ -345,13 +360,19 @@ pub fn run(cfg: &DpdkConfig) -> Result<DpdkReport> {
         Source::Pcap => {
             std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
             pcaps = write_pcaps(cfg, &dir)?;
+            let n = cfg.workers;
             for (i, p) in pcaps.iter().enumerate() {
-                b = b.vdev(format!(
-                    "net_pcap{i},rx_pcap={},infinite_rx=1",
-                    p.path.display()
-                ));
+                for w in 0..n {
+                    b = b.vdev(format!(
+                        "net_pcap{},rx_pcap={},infinite_rx=1",
+                        i * n + w,
+                        p.path.display()
+                    ));
+                }
             }
-            b = b.vdev("net_null0");
+            for w in 0..n {
+                b = b.vdev(format!("net_null{w}"));
+            }
         }
     }
     if cfg.hugepages {
@@ -432,24 +453,33 @@ fn write_pcaps(cfg: &DpdkConfig, dir: &std::path::Path) -> Result<Vec<PcapFile>>
 /// The headline run: the worker polls a looping `net_pcap` and transmits
 /// to `net_null`, as ipsec-secgw was run.
 fn run_pcap(cfg: &DpdkConfig, eal: &Eal, memory: String, pcaps: &[PcapFile]) -> Result<DpdkReport> {
-    let lc = *lcore::workers(eal)
-        .first()
-        .context("EAL has no worker lcore (needs -l 0-1)")?;
+    let n = cfg.workers;
+    let lcores: Vec<u32> = lcore::workers(eal).into_iter().take(n).collect();
+    if lcores.len() < n {
+        bail!("EAL has {} worker lcores, {n} wanted", lcores.len());
+    }
     // Every looping pcap keeps its frames in mbufs of this pool.
-    let n = (pcaps.len() * (PCAP_FRAMES + 600) + 8192).next_power_of_two() - 1;
-    let pool = Mempool::new(eal, &MempoolConfig::new("bench_pool", n as u32)).context("pool")?;
+    let mbufs = (pcaps.len() * n * (PCAP_FRAMES + 600) + 8192 * n).next_power_of_two() - 1;
+    let pool =
+        Mempool::new(eal, &MempoolConfig::new("bench_pool", mbufs as u32)).context("pool")?;
+    // Port k = file * n + worker; null port per worker.
     let mut ports = Vec::new();
-    for i in 0..pcaps.len() {
+    for k in 0..pcaps.len() * n {
         let mut p =
-            Port::open_by_name(eal, &format!("net_pcap{i}"), &pool, &PortConfig::default())?;
+            Port::open_by_name(eal, &format!("net_pcap{k}"), &pool, &PortConfig::default())?;
         p.start()?;
         ports.push(p);
     }
-    let mut null = Port::open_by_name(eal, "net_null0", &pool, &PortConfig::default())?;
-    null.start()?;
+    let mut nulls = Vec::new();
+    for w in 0..n {
+        let mut p =
+            Port::open_by_name(eal, &format!("net_null{w}"), &pool, &PortConfig::default())?;
+        p.start()?;
+        nulls.push(p);
+    }
     let tsc_hz = tsc::hz();
     println!(
-        "perf dpdk: source net_pcap (infinite_rx, {PCAP_FRAMES} frames) -> net_null, the worker does its own rx (ipsec-secgw's conditions; no latency figures: use --source ring); memory {memory}, worker lcore {lc}, TSC {:.3} GHz, {:.2} s per variant; decrypt with anti-replay off (the pcap's sequence numbers repeat; ipsec-secgw's default)",
+        "perf dpdk: source net_pcap (infinite_rx, {PCAP_FRAMES} frames) -> net_null, each worker does its own rx (ipsec-secgw's conditions; no latency figures: use --source ring); memory {memory}, {n} worker(s) on lcores {lcores:?}, TSC {:.3} GHz, {:.2} s per variant; decrypt with anti-replay off (the pcap's sequence numbers repeat; ipsec-secgw's default)",
         tsc_hz as f64 / 1e9,
         cfg.seconds
     );
@@ -467,26 +497,30 @@ fn run_pcap(cfg: &DpdkConfig, eal: &Eal, memory: String, pcaps: &[PcapFile]) -> 
                 .iter()
                 .position(|p| p.size == size && p.esp == want)
                 .context("no pcap for this variant")?;
-            let v = pcap_variant(
-                eal,
-                lc,
-                cfg.seconds,
-                mode,
-                alg,
-                size,
-                &mut ports[i],
-                &mut null,
-            )
-            .with_context(|| format!("{} {size} B", mode.name()))?;
-            println!("{}", result_line(&v, tsc_hz));
-            report.variants.push(v);
+            let mut queues = Vec::new();
+            for w in 0..n {
+                let rx = ports[i * n + w].rx_queue(0)?;
+                let tx = nulls[w].tx_queue(0)?;
+                queues.push((rx, tx));
+            }
+            let per = pcap_variant(eal, &lcores, cfg.seconds, mode, alg, size, queues)
+                .with_context(|| format!("{} {size} B", mode.name()))?;
+            for v in &per {
+                println!("{}", result_line(v, tsc_hz));
+            }
+            if n > 1 {
+                let t = total_of(&per);
+                println!("{}", result_line(&t, tsc_hz));
+                report.variants.push(t);
+            } else {
+                report.variants.extend(per);
+            }
         }
-        aead_for_size(cfg, eal, lc, size, &mut report)?;
+        aead_for_size(cfg, eal, lcores[0], size, &mut report)?;
     }
-    for p in &mut ports {
+    for p in ports.iter_mut().chain(nulls.iter_mut()) {
         p.stop()?;
     }
-    null.stop()?;
     Ok(report)
 }
 
@@ -536,19 +570,19 @@ fn aead_for_size(
     Ok(())
 }
 
-/// One variant with the pcap source: the worker's rx is the pcap port,
-/// its tx the null port; the main lcore only reads the counters.
+/// One variant with the pcap source: worker `w` polls its own pcap port
+/// and transmits to its own null port; the main lcore only reads the
+/// counters. Returns one [`Variant`] per worker.
 #[allow(clippy::too_many_arguments)]
 fn pcap_variant(
     eal: &Eal,
-    lc: u32,
+    lcores: &[u32],
     seconds: f64,
     mode: Mode,
     alg: Option<Algorithm>,
     size: usize,
-    src: &mut Port,
-    null: &mut Port,
-) -> Result<Variant> {
+    queues: Vec<(RxQueue, TxQueue)>,
+) -> Result<Vec<Variant>> {
     let alg_or = alg.unwrap_or(Algorithm::AesGcm128);
     // The looping pcap repeats its sequence numbers: anti-replay off, as
     // ipsec-secgw's default.
@@ -561,69 +595,96 @@ fn pcap_variant(
         tunnels: tunnels.reader(),
         fib: routes.reader(),
     };
-    let rx = src.rx_queue(0)?;
-    let tx = null.tx_queue(0)?;
-    let mirror = Arc::new(StatsMirror::default());
-    let job = match mode {
-        Mode::Io => Job::Io {
-            rx,
-            tx,
-            mirror: Arc::clone(&mirror),
-        },
-        _ => {
-            let (rx_port, txs) = if mode == Mode::Decrypt {
-                (1, vec![Some(tx), None])
-            } else {
-                (0, vec![None, Some(tx)])
-            };
-            Job::Worker(Box::new(WorkerCtx {
-                worker: Worker::new(tables.clone(), infos),
-                rx: vec![(rx_port, rx)],
-                tx: txs,
-                punt: None,
-                inject: None,
-                idle: IdlePolicy::Busy,
-                mirror: Some(Arc::clone(&mirror)),
-            }))
-        }
-    };
     let stop = Arc::new(AtomicBool::new(false));
-    let stop_w = Arc::clone(&stop);
-    let join = lcore::launch(eal, lc, move || match job {
-        Job::Io { rx, tx, mirror } => io_loop(rx, tx, &mirror, &stop_w),
-        Job::Worker(ctx) => run_worker(*ctx, &stop_w),
-    })?;
+    let mut mirrors = Vec::new();
+    let mut joins = Vec::new();
+    for ((rx, tx), &lc) in queues.into_iter().zip(lcores) {
+        let mirror = Arc::new(StatsMirror::default());
+        let job = match mode {
+            Mode::Io => Job::Io {
+                rx,
+                tx,
+                mirror: Arc::clone(&mirror),
+            },
+            _ => {
+                let (rx_port, txs) = if mode == Mode::Decrypt {
+                    (1, vec![Some(tx), None])
+                } else {
+                    (0, vec![None, Some(tx)])
+                };
+                Job::Worker(Box::new(WorkerCtx {
+                    worker: Worker::new(tables.clone(), infos.clone()),
+                    rx: vec![(rx_port, rx)],
+                    tx: txs,
+                    punt: None,
+                    inject: None,
+                    idle: IdlePolicy::Busy,
+                    mirror: Some(Arc::clone(&mirror)),
+                }))
+            }
+        };
+        mirrors.push(mirror);
+        let stop_w = Arc::clone(&stop);
+        joins.push(lcore::launch(eal, lc, move || match job {
+            Job::Io { rx, tx, mirror } => io_loop(rx, tx, &mirror, &stop_w),
+            Job::Worker(ctx) => run_worker(*ctx, &stop_w),
+        })?);
+    }
     let hz = tsc::hz();
     let warm = (seconds * 0.1).max(0.02);
     std::thread::sleep(std::time::Duration::from_secs_f64(warm));
-    let start = mirror.load();
+    let start: Vec<WorkerStats> = mirrors.iter().map(|m| m.load()).collect();
     let t0 = tsc::now();
     std::thread::sleep(std::time::Duration::from_secs_f64(seconds));
-    let end = mirror.load();
+    let end: Vec<WorkerStats> = mirrors.iter().map(|m| m.load()).collect();
     let t1 = tsc::now();
     stop.store(true, Ordering::Relaxed);
-    let stats = join.join().map_err(|_| anyhow!("worker lcore panicked"))?;
+    let mut out = Vec::new();
+    for (w, join) in joins.into_iter().enumerate() {
+        let stats = join.join().map_err(|_| anyhow!("worker lcore panicked"))?;
+        let (drops, dropped) = drop_text(&stats);
+        let packets = end[w].tx_sent.saturating_sub(start[w].tx_sent);
+        let polls = end[w].polls.saturating_sub(start[w].polls).max(1);
+        let idle = end[w].idle_polls.saturating_sub(start[w].idle_polls) as f64 / polls as f64;
+        let cycles = t1.saturating_sub(t0);
+        out.push(Variant {
+            mode,
+            alg,
+            size,
+            worker: Some(w),
+            lcore: lcores[w],
+            packets,
+            seconds: cycles as f64 / hz as f64,
+            cycles,
+            latency_ns: [0.0; 4],
+            latency_samples: 0,
+            idle,
+            drops,
+            dropped,
+            fed: stats.pipeline.rx_packets.max(stats.tx_sent + stats.tx_full),
+        });
+    }
     drop(tables);
-    let (drops, dropped) = drop_text(&stats);
-    let packets = end.tx_sent.saturating_sub(start.tx_sent);
-    let polls = end.polls.saturating_sub(start.polls).max(1);
-    let idle = end.idle_polls.saturating_sub(start.idle_polls) as f64 / polls as f64;
-    let cycles = t1.saturating_sub(t0);
-    Ok(Variant {
-        mode,
-        alg,
-        size,
-        lcore: lc,
-        packets,
-        seconds: cycles as f64 / hz as f64,
-        cycles,
-        latency_ns: [0.0; 4],
-        latency_samples: 0,
-        idle,
-        drops,
-        dropped,
-        fed: stats.pipeline.rx_packets.max(stats.tx_sent + stats.tx_full),
-    })
+    Ok(out)
+}
+
+/// The workers' variants together: packets, drops and fed added; cycles
+/// per packet are per worker (the sum of their cycles over the packets).
+fn total_of(per: &[Variant]) -> Variant {
+    let mut t = per[0].clone();
+    t.worker = None;
+    t.packets = per.iter().map(|v| v.packets).sum();
+    t.dropped = per.iter().map(|v| v.dropped).sum();
+    t.fed = per.iter().map(|v| v.fed).sum();
+    t.cycles = per.iter().map(|v| v.cycles).sum();
+    t.idle = per.iter().map(|v| v.idle).sum::<f64>() / per.len() as f64;
+    let drops: Vec<&str> = per
+        .iter()
+        .map(|v| v.drops.as_str())
+        .filter(|d| !d.is_empty())
+        .collect();
+    t.drops = drops.join(" ");
+    t
 }
 
 fn drop_text(stats: &WorkerStats) -> (String, u64) {
@@ -753,8 +814,12 @@ pub fn result_line(v: &Variant, tsc_hz: u64) -> String {
             format!("{x:.0}")
         }
     };
+    let worker = v
+        .worker
+        .map_or_else(|| "total".to_owned(), |w| w.to_string());
     format!(
-        "RESULT worker=0 lcore={} variant={} size={} packets={} mpps={:.3} gbps={:.3} cycles_per_packet={:.1} idle_polls={:.1}% p50_ns={} p99_ns={} p999_ns={} max_ns={} fed={} dropped={} drops={}",
+        "RESULT worker={} lcore={} variant={} size={} packets={} mpps={:.3} gbps={:.3} cycles_per_packet={:.1} idle_polls={:.1}% p50_ns={} p99_ns={} p999_ns={} max_ns={} fed={} dropped={} drops={}",
+        worker,
         v.lcore,
         v.label().replace(' ', "/"),
         v.size,
@@ -1114,6 +1179,7 @@ impl Bench<'_> {
             mode,
             alg,
             size,
+            worker: Some(0),
             lcore: self.lcore,
             packets,
             seconds: cycles as f64 / hz as f64,

@@ -359,6 +359,8 @@ feeds the worker over net_ring and measures latency percentiles.
   --modes LIST       fwd,encrypt,decrypt (default all; the I/O ceiling always runs)
   --algs LIST        aes128gcm,aes256gcm,chacha20poly1305 (default aes128gcm,chacha20poly1305)
   --source pcap|ring where packets come from (default pcap; ring gives latency)
+  --workers N        worker lcores (pcap source; each its own pcap and null
+                     port); per-worker RESULT lines and a worker=total line
   --markdown FILE    also write the table to FILE
   --hugepages        raise 2 MiB huge pages (root) and run with --in-memory; the
                      old count is put back afterwards";
@@ -399,6 +401,7 @@ fn dpdk_cmd(args: &[String]) -> Result<()> {
             "--markdown" => markdown = Some(val()?.clone()),
             "--hugepages" => cfg.hugepages = true,
             "--source" => cfg.source = val()?.parse()?,
+            "--workers" => cfg.workers = val()?.parse().context("--workers")?,
             "-h" | "--help" => {
                 println!("{DPDK_USAGE}");
                 return Ok(());
