@@ -283,6 +283,8 @@ pub struct DpdkReport {
     pub memory: String,
     /// Where the packets came from.
     pub source: Source,
+    /// Worker lcores (rows are their totals when more than one).
+    pub workers: usize,
     /// TSC frequency.
     pub tsc_hz: u64,
     /// Variants in run order.
@@ -486,6 +488,7 @@ fn run_pcap(cfg: &DpdkConfig, eal: &Eal, memory: String, pcaps: &[PcapFile]) -> 
     let mut report = DpdkReport {
         memory,
         source: Source::Pcap,
+        workers: n,
         tsc_hz,
         variants: Vec::new(),
         aead: Vec::new(),
@@ -727,6 +730,7 @@ fn run_in_eal(cfg: &DpdkConfig, eal: &Eal, memory: String) -> Result<DpdkReport>
     let mut report = DpdkReport {
         memory,
         source: Source::Ring,
+        workers: 1,
         tsc_hz,
         variants: Vec::new(),
         aead: Vec::new(),
@@ -1270,8 +1274,16 @@ pub fn markdown(r: &DpdkReport) -> String {
     };
     let _ = writeln!(
         out,
-        "Memory: {}; TSC {:.3} GHz; one worker lcore; {src}.\n",
+        "Memory: {}; TSC {:.3} GHz; {}; {src}.\n",
         r.memory,
+        if r.workers == 1 {
+            "one worker lcore".to_owned()
+        } else {
+            format!(
+                "{} worker lcores, rows are their totals, bare AEAD is one lcore's",
+                r.workers
+            )
+        },
         r.tsc_hz as f64 / 1e9
     );
     let _ = writeln!(
