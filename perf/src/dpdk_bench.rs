@@ -1,6 +1,15 @@
 //! `perf dpdk`: the real dataplane worker loop ([`run_worker`]) on DPDK
-//! ports, one worker lcore, next to the I/O ceiling and the bare AEAD, all
-//! in one EAL (one process).
+//! ports, next to the I/O ceiling and the bare AEAD, all in one EAL (one
+//! process). Two sources:
+//!
+//! - [`Source::Pcap`] (default; ipsec-secgw's conditions): each worker
+//!   polls its own `net_pcap` port looping a pcap from our generator
+//!   (`infinite_rx=1`) and transmits to its own `net_null` port; no feeder,
+//!   so the worker pays for its own rx; the main lcore only reads the
+//!   counters. Decrypt runs with the inbound SAs' anti-replay off (the
+//!   loop repeats sequence numbers). `--workers N` runs N such workers.
+//! - [`Source::Ring`] (latency percentiles): one worker fed by the main
+//!   lcore over `net_ring`, as drawn here:
 //!
 //! ```text
 //!  main lcore (feeder)                       worker lcore (measured)
