@@ -1,6 +1,15 @@
 //! `perf dpdk`: the real dataplane worker loop ([`run_worker`]) on DPDK
-//! ports, one worker lcore, next to the I/O ceiling and the bare AEAD, all
-//! in one EAL (one process).
+//! ports, next to the I/O ceiling and the bare AEAD, all in one EAL (one
+//! process). Two sources:
+//!
+//! - [`Source::Pcap`] (default; ipsec-secgw's conditions): each worker
+//!   polls its own `net_pcap` port looping a pcap from our generator
+//!   (`infinite_rx=1`) and transmits to its own `net_null` port; no feeder,
+//!   so the worker pays for its own rx; the main lcore only reads the
+//!   counters. Decrypt runs with the inbound SAs' anti-replay off (the
+//!   loop repeats sequence numbers). `--workers N` runs N such workers.
+//! - [`Source::Ring`] (latency percentiles): one worker fed by the main
+//!   lcore over `net_ring`, as drawn here:
 //!
 //! ```text
 //!  main lcore (feeder)                       worker lcore (measured)
@@ -160,6 +169,33 @@ pub struct DpdkConfig {
     pub algs: Vec<Algorithm>,
     /// Use 2 MiB huge pages (`--in-memory`) if they can be set up.
     pub hugepages: bool,
+    /// Where the worker's packets come from.
+    pub source: Source,
+    /// Worker lcores (more than one with the pcap source only).
+    pub workers: usize,
+}
+
+/// Where the measured worker's packets come from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Source {
+    /// ipsec-secgw's conditions: the worker polls a looping `net_pcap`
+    /// (`infinite_rx=1`) and transmits to `net_null`; it pays for its own
+    /// rx (the PMD copies each packet into a fresh mbuf). No latency.
+    Pcap,
+    /// The main lcore feeds the worker over `net_ring` and times each
+    /// packet's return (latency percentiles).
+    Ring,
+}
+
+impl std::str::FromStr for Source {
+    type Err = anyhow::Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "pcap" => Ok(Self::Pcap),
+            "ring" => Ok(Self::Ring),
+            _ => bail!("source {s:?}: pcap or ring"),
+        }
+    }
 }
 
 impl Default for DpdkConfig {
@@ -170,6 +206,8 @@ impl Default for DpdkConfig {
             modes: vec![Mode::Fwd, Mode::Encrypt, Mode::Decrypt],
             algs: vec![Algorithm::AesGcm128, Algorithm::ChaCha20Poly1305],
             hugepages: false,
+            source: Source::Pcap,
+            workers: 1,
         }
     }
 }
@@ -183,6 +221,8 @@ pub struct Variant {
     pub alg: Option<Algorithm>,
     /// Inner IP size.
     pub size: usize,
+    /// Worker index; `None` for the total of several workers.
+    pub worker: Option<usize>,
     /// Lcore of the worker.
     pub lcore: u32,
     /// Packets the worker transmitted in the window.
@@ -250,6 +290,10 @@ pub struct AeadSpeed {
 pub struct DpdkReport {
     /// How memory was set up (`--no-huge`, or huge pages).
     pub memory: String,
+    /// Where the packets came from.
+    pub source: Source,
+    /// Worker lcores (rows are their totals when more than one).
+    pub workers: usize,
     /// TSC frequency.
     pub tsc_hz: u64,
     /// Variants in run order.
@@ -304,14 +348,44 @@ pub fn run(cfg: &DpdkConfig) -> Result<DpdkReport> {
     }
     let mut guard = None;
     let memory;
-    let mut b = Eal::builder()
-        .program("perf-dpdk")
-        .cores("0-1")
-        .no_pci()
-        .no_telemetry()
-        .memory_mb(1024)
-        .vdev("net_ring0")
-        .vdev("net_ring1");
+    if cfg.workers == 0 || (cfg.workers > 1 && cfg.source == Source::Ring) {
+        bail!("--workers: 1, or more with --source pcap");
+    }
+    let mut b = Eal::builder().program("perf-dpdk");
+    if cfg.workers == 1 {
+        b = b.cores("0-1");
+    } else {
+        // Lcore i on CPU i modulo the CPUs there are (more workers than
+        // CPUs share them: a functional check, not a speed figure).
+        let cpus = std::thread::available_parallelism().map_or(1, |c| c.get());
+        let map: Vec<String> = (0..=cfg.workers)
+            .map(|i| format!("{i}@{}", i % cpus))
+            .collect();
+        b = b.arg(format!("--lcores={}", map.join(",")));
+    }
+    let mut b = b.no_pci().no_telemetry().memory_mb(1024);
+    let dir = std::env::temp_dir().join(format!("perf-dpdk-{}", std::process::id()));
+    let mut pcaps = Vec::new();
+    match cfg.source {
+        Source::Ring => b = b.vdev("net_ring0").vdev("net_ring1"),
+        Source::Pcap => {
+            std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+            pcaps = write_pcaps(cfg, &dir)?;
+            let n = cfg.workers;
+            for (i, p) in pcaps.iter().enumerate() {
+                for w in 0..n {
+                    b = b.vdev(format!(
+                        "net_pcap{},rx_pcap={},infinite_rx=1",
+                        i * n + w,
+                        p.path.display()
+                    ));
+                }
+            }
+            for w in 0..n {
+                b = b.vdev(format!("net_null{w}"));
+            }
+        }
+    }
     if cfg.hugepages {
         match HugepageGuard::setup() {
             Ok(g) => {
@@ -330,10 +404,321 @@ pub fn run(cfg: &DpdkConfig) -> Result<DpdkReport> {
         b = b.no_huge().no_shconf();
     }
     let eal = b.init().context("EAL initialisation")?;
-    let result = run_in_eal(cfg, &eal, memory);
+    let result = match cfg.source {
+        Source::Ring => run_in_eal(cfg, &eal, memory),
+        Source::Pcap => run_pcap(cfg, &eal, memory, &pcaps),
+    };
     drop(eal);
     drop(guard);
+    if cfg.source == Source::Pcap {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
     result
+}
+
+/// Frames in each looping pcap.
+const PCAP_FRAMES: usize = 1024;
+
+/// One looping pcap: what it carries.
+struct PcapFile {
+    path: std::path::PathBuf,
+    size: usize,
+    /// `None`: cleartext (io, fwd, encrypt); `Some`: ESP of that AEAD.
+    esp: Option<Algorithm>,
+}
+
+/// The generator's pcaps for every size: cleartext, and an ESP stream per
+/// AEAD when decrypt runs.
+fn write_pcaps(cfg: &DpdkConfig, dir: &std::path::Path) -> Result<Vec<PcapFile>> {
+    let mut out = Vec::new();
+    for &size in &cfg.sizes {
+        let mut kinds = vec![None];
+        if cfg.modes.contains(&Mode::Decrypt) {
+            kinds.extend(cfg.algs.iter().map(|&a| Some(a)));
+        }
+        for esp in kinds {
+            let (mode, alg) = match esp {
+                Some(a) => (Mode::Decrypt, a),
+                None => (Mode::Fwd, Algorithm::AesGcm128),
+            };
+            let mut frames = templates(mode, alg, size)?;
+            frames.truncate(PCAP_FRAMES);
+            let name = match esp {
+                Some(a) => format!("esp-{}-{size}.pcap", alg_name(a)),
+                None => format!("clear-{size}.pcap"),
+            };
+            let path = dir.join(name);
+            let file = std::fs::File::create(&path)
+                .with_context(|| format!("creating {}", path.display()))?;
+            let mut w = crate::pcap::PcapWriter::new(std::io::BufWriter::new(file), 1)?;
+            for (i, f) in frames.iter().enumerate() {
+                w.write(i as u64, f)?;
+            }
+            w.finish()?;
+            out.push(PcapFile { path, size, esp });
+        }
+    }
+    Ok(out)
+}
+
+/// The headline run: the worker polls a looping `net_pcap` and transmits
+/// to `net_null`, as ipsec-secgw was run.
+fn run_pcap(cfg: &DpdkConfig, eal: &Eal, memory: String, pcaps: &[PcapFile]) -> Result<DpdkReport> {
+    let n = cfg.workers;
+    let lcores: Vec<u32> = lcore::workers(eal).into_iter().take(n).collect();
+    if lcores.len() < n {
+        bail!("EAL has {} worker lcores, {n} wanted", lcores.len());
+    }
+    // Every looping pcap keeps its frames in mbufs of this pool.
+    let mbufs = (pcaps.len() * n * (PCAP_FRAMES + 600) + 8192 * n).next_power_of_two() - 1;
+    let pool =
+        Mempool::new(eal, &MempoolConfig::new("bench_pool", mbufs as u32)).context("pool")?;
+    // Port k = file * n + worker; null port per worker.
+    let mut ports = Vec::new();
+    for k in 0..pcaps.len() * n {
+        let mut p =
+            Port::open_by_name(eal, &format!("net_pcap{k}"), &pool, &PortConfig::default())?;
+        p.start()?;
+        ports.push(p);
+    }
+    let mut nulls = Vec::new();
+    for w in 0..n {
+        let mut p =
+            Port::open_by_name(eal, &format!("net_null{w}"), &pool, &PortConfig::default())?;
+        p.start()?;
+        nulls.push(p);
+    }
+    let tsc_hz = tsc::hz();
+    println!(
+        "perf dpdk: source net_pcap (infinite_rx, {PCAP_FRAMES} frames) -> net_null, each worker does its own rx (ipsec-secgw's conditions; no latency figures: use --source ring); memory {memory}, {n} worker(s) on lcores {lcores:?}, TSC {:.3} GHz, {:.2} s per variant; decrypt with anti-replay off (the pcap's sequence numbers repeat; ipsec-secgw's default)",
+        tsc_hz as f64 / 1e9,
+        cfg.seconds
+    );
+    let mut report = DpdkReport {
+        memory,
+        source: Source::Pcap,
+        workers: n,
+        tsc_hz,
+        variants: Vec::new(),
+        aead: Vec::new(),
+    };
+    for &size in &cfg.sizes {
+        for (mode, alg) in variant_list(cfg) {
+            let want = if mode == Mode::Decrypt { alg } else { None };
+            let i = pcaps
+                .iter()
+                .position(|p| p.size == size && p.esp == want)
+                .context("no pcap for this variant")?;
+            let mut queues = Vec::new();
+            for w in 0..n {
+                let rx = ports[i * n + w].rx_queue(0)?;
+                let tx = nulls[w].tx_queue(0)?;
+                queues.push((rx, tx));
+            }
+            let per = pcap_variant(eal, &lcores, cfg.seconds, mode, alg, size, queues)
+                .with_context(|| format!("{} {size} B", mode.name()))?;
+            for v in &per {
+                println!("{}", result_line(v, tsc_hz));
+            }
+            if n > 1 {
+                let t = total_of(&per);
+                println!("{}", result_line(&t, tsc_hz));
+                report.variants.push(t);
+            } else {
+                report.variants.extend(per);
+            }
+        }
+        aead_for_size(cfg, eal, lcores[0], size, &mut report)?;
+    }
+    for p in ports.iter_mut().chain(nulls.iter_mut()) {
+        p.stop()?;
+    }
+    Ok(report)
+}
+
+fn variant_list(cfg: &DpdkConfig) -> Vec<(Mode, Option<Algorithm>)> {
+    let mut list = vec![(Mode::Io, None)];
+    for &m in &cfg.modes {
+        match m {
+            Mode::Io => {}
+            Mode::Fwd => list.push((m, None)),
+            Mode::Encrypt | Mode::Decrypt => {
+                list.extend(cfg.algs.iter().map(|&a| (m, Some(a))));
+            }
+        }
+    }
+    list
+}
+
+fn aead_for_size(
+    cfg: &DpdkConfig,
+    eal: &Eal,
+    lc: u32,
+    size: usize,
+    report: &mut DpdkReport,
+) -> Result<()> {
+    if !cfg
+        .modes
+        .iter()
+        .any(|m| matches!(m, Mode::Encrypt | Mode::Decrypt))
+    {
+        return Ok(());
+    }
+    for &alg in &cfg.algs {
+        let secs = (cfg.seconds / 2.0).max(0.05);
+        let a = lcore::launch(eal, lc, move || aead_speed(alg, size, secs))?
+            .join()
+            .map_err(|_| anyhow!("AEAD benchmark panicked"))?;
+        println!(
+            "AEAD alg={} size={size} seal_ns={:.1} open_ns={:.1} seal_mpps={:.2} open_mpps={:.2}",
+            alg_name(alg),
+            a.seal_ns,
+            a.open_ns,
+            1e3 / a.seal_ns,
+            1e3 / a.open_ns
+        );
+        report.aead.push(a);
+    }
+    Ok(())
+}
+
+/// One variant with the pcap source: worker `w` polls its own pcap port
+/// and transmits to its own null port; the main lcore only reads the
+/// counters. Returns one [`Variant`] per worker.
+#[allow(clippy::too_many_arguments)]
+fn pcap_variant(
+    eal: &Eal,
+    lcores: &[u32],
+    seconds: f64,
+    mode: Mode,
+    alg: Option<Algorithm>,
+    size: usize,
+    queues: Vec<(RxQueue, TxQueue)>,
+) -> Result<Vec<Variant>> {
+    let alg_or = alg.unwrap_or(Algorithm::AesGcm128);
+    // The looping pcap repeats its sequence numbers: anti-replay off, as
+    // ipsec-secgw's default.
+    let plan = plan_for(mode, alg_or, false)?;
+    let (sas, tunnels) = appliance::dp::build_tunnels(&plan)?;
+    let routes = Routes::new(&plan)?;
+    let infos = vec![PortInfo { mac: LAN_MAC }, PortInfo { mac: WAN_MAC }];
+    let tables = Tables {
+        sas: sas.reader(),
+        tunnels: tunnels.reader(),
+        fib: routes.reader(),
+    };
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut mirrors = Vec::new();
+    let mut joins = Vec::new();
+    for ((rx, tx), &lc) in queues.into_iter().zip(lcores) {
+        let mirror = Arc::new(StatsMirror::default());
+        let job = match mode {
+            Mode::Io => Job::Io {
+                rx,
+                tx,
+                mirror: Arc::clone(&mirror),
+            },
+            _ => {
+                let (rx_port, txs) = if mode == Mode::Decrypt {
+                    (1, vec![Some(tx), None])
+                } else {
+                    (0, vec![None, Some(tx)])
+                };
+                Job::Worker(Box::new(WorkerCtx {
+                    worker: Worker::new(tables.clone(), infos.clone()),
+                    rx: vec![(rx_port, rx)],
+                    tx: txs,
+                    punt: None,
+                    inject: None,
+                    idle: IdlePolicy::Busy,
+                    mirror: Some(Arc::clone(&mirror)),
+                }))
+            }
+        };
+        mirrors.push(mirror);
+        let stop_w = Arc::clone(&stop);
+        joins.push(lcore::launch(eal, lc, move || match job {
+            Job::Io { rx, tx, mirror } => io_loop(rx, tx, &mirror, &stop_w),
+            Job::Worker(ctx) => run_worker(*ctx, &stop_w),
+        })?);
+    }
+    let hz = tsc::hz();
+    let warm = (seconds * 0.1).max(0.02);
+    std::thread::sleep(std::time::Duration::from_secs_f64(warm));
+    let start: Vec<WorkerStats> = mirrors.iter().map(|m| m.load()).collect();
+    let t0 = tsc::now();
+    std::thread::sleep(std::time::Duration::from_secs_f64(seconds));
+    let end: Vec<WorkerStats> = mirrors.iter().map(|m| m.load()).collect();
+    let t1 = tsc::now();
+    stop.store(true, Ordering::Relaxed);
+    let mut out = Vec::new();
+    for (w, join) in joins.into_iter().enumerate() {
+        let stats = join.join().map_err(|_| anyhow!("worker lcore panicked"))?;
+        let (drops, dropped) = drop_text(&stats);
+        let packets = end[w].tx_sent.saturating_sub(start[w].tx_sent);
+        let polls = end[w].polls.saturating_sub(start[w].polls).max(1);
+        let idle = end[w].idle_polls.saturating_sub(start[w].idle_polls) as f64 / polls as f64;
+        let cycles = t1.saturating_sub(t0);
+        out.push(Variant {
+            mode,
+            alg,
+            size,
+            worker: Some(w),
+            lcore: lcores[w],
+            packets,
+            seconds: cycles as f64 / hz as f64,
+            cycles,
+            latency_ns: [0.0; 4],
+            latency_samples: 0,
+            idle,
+            drops,
+            dropped,
+            fed: stats.pipeline.rx_packets.max(stats.tx_sent + stats.tx_full),
+        });
+    }
+    drop(tables);
+    Ok(out)
+}
+
+/// The workers' variants together: packets, drops and fed added; cycles
+/// per packet are per worker (the sum of their cycles over the packets).
+fn total_of(per: &[Variant]) -> Variant {
+    let mut t = per[0].clone();
+    t.worker = None;
+    t.packets = per.iter().map(|v| v.packets).sum();
+    t.dropped = per.iter().map(|v| v.dropped).sum();
+    t.fed = per.iter().map(|v| v.fed).sum();
+    t.cycles = per.iter().map(|v| v.cycles).sum();
+    t.idle = per.iter().map(|v| v.idle).sum::<f64>() / per.len() as f64;
+    let drops: Vec<&str> = per
+        .iter()
+        .map(|v| v.drops.as_str())
+        .filter(|d| !d.is_empty())
+        .collect();
+    t.drops = drops.join(" ");
+    t
+}
+
+fn drop_text(stats: &WorkerStats) -> (String, u64) {
+    let dropped = stats.pipeline.total_drops()
+        + stats.tx_full
+        + stats.tx_bad_port
+        + stats.punt_ring_full
+        + stats.punt_no_room;
+    let mut drops = drops_line(&stats.pipeline);
+    for (k, v) in [
+        ("tx_full", stats.tx_full),
+        ("tx_bad_port", stats.tx_bad_port),
+        ("punted", stats.punt_ring_full + stats.punt_no_room),
+    ] {
+        if v > 0 {
+            if !drops.is_empty() {
+                drops.push(' ');
+            }
+            let _ = write!(drops, "{k}={v}");
+        }
+    }
+    (drops, dropped)
 }
 
 fn run_in_eal(cfg: &DpdkConfig, eal: &Eal, memory: String) -> Result<DpdkReport> {
@@ -353,6 +738,8 @@ fn run_in_eal(cfg: &DpdkConfig, eal: &Eal, memory: String) -> Result<DpdkReport>
     );
     let mut report = DpdkReport {
         memory,
+        source: Source::Ring,
+        workers: 1,
         tsc_hz,
         variants: Vec::new(),
         aead: Vec::new(),
@@ -433,8 +820,19 @@ fn aead_speed(alg: Algorithm, size: usize, seconds: f64) -> AeadSpeed {
 /// The machine-readable line of a variant (the CI test reads these).
 pub fn result_line(v: &Variant, tsc_hz: u64) -> String {
     let _ = tsc_hz;
+    let lat = |x: f64| {
+        if v.latency_samples == 0 {
+            "na".to_owned()
+        } else {
+            format!("{x:.0}")
+        }
+    };
+    let worker = v
+        .worker
+        .map_or_else(|| "total".to_owned(), |w| w.to_string());
     format!(
-        "RESULT worker=0 lcore={} variant={} size={} packets={} mpps={:.3} gbps={:.3} cycles_per_packet={:.1} idle_polls={:.1}% p50_ns={:.0} p99_ns={:.0} p999_ns={:.0} max_ns={:.0} fed={} dropped={} drops={}",
+        "RESULT worker={} lcore={} variant={} size={} packets={} mpps={:.3} gbps={:.3} cycles_per_packet={:.1} idle_polls={:.1}% p50_ns={} p99_ns={} p999_ns={} max_ns={} fed={} dropped={} drops={}",
+        worker,
         v.lcore,
         v.label().replace(' ', "/"),
         v.size,
@@ -443,10 +841,10 @@ pub fn result_line(v: &Variant, tsc_hz: u64) -> String {
         v.gbps(),
         v.cycles_per_packet(),
         100.0 * v.idle,
-        v.latency_ns[0],
-        v.latency_ns[1],
-        v.latency_ns[2],
-        v.latency_ns[3],
+        lat(v.latency_ns[0]),
+        lat(v.latency_ns[1]),
+        lat(v.latency_ns[2]),
+        lat(v.latency_ns[3]),
         v.fed,
         v.dropped,
         if v.drops.is_empty() { "none" } else { &v.drops }
@@ -475,7 +873,13 @@ enum Job {
 /// The dataplane configuration of a mode: LAN port 0 (192.168.1.1/24),
 /// WAN port 1 (203.0.113.1/24), static neighbours on both, and tunnel 1
 /// (plain IPsec tunnel mode, as ipsec-secgw) with two inbound SAs.
-fn plan_for(mode: Mode, alg: Algorithm) -> Result<Plan> {
+/// `anti_replay = false` turns the inbound SAs' replay check off.
+fn plan_for(mode: Mode, alg: Algorithm, anti_replay: bool) -> Result<Plan> {
+    let ar = if anti_replay {
+        ""
+    } else {
+        ", anti_replay = false"
+    };
     let key = hex(&key_for(alg, 1));
     let in_a = hex(&key_for(alg, 2));
     let a = alg_config_name(alg);
@@ -518,7 +922,7 @@ remote = "203.0.113.2"
 mode = "ipsec"
 mtu = 1500
 outbound = {{ spi = 0x2001, algorithm = "{a}", key = "{key}" }}
-inbound = [{{ spi = {SPI_A}, algorithm = "{a}", key = "{in_a}" }}, {{ spi = {SPI_B}, algorithm = "{a}", key = "{in_a}" }}]
+inbound = [{{ spi = {SPI_A}, algorithm = "{a}", key = "{in_a}"{ar} }}, {{ spi = {SPI_B}, algorithm = "{a}", key = "{in_a}"{ar} }}]
 "#
     );
     DpConfig::parse(&text)
@@ -600,7 +1004,7 @@ impl Bench<'_> {
     fn variant(&mut self, mode: Mode, alg: Option<Algorithm>, size: usize) -> Result<Variant> {
         let alg_or = alg.unwrap_or(Algorithm::AesGcm128);
         let frames = templates(mode, alg_or, size)?;
-        let plan = plan_for(mode, alg_or)?;
+        let plan = plan_for(mode, alg_or, true)?;
         let (mut sas, tunnels) = appliance::dp::build_tunnels(&plan)?;
         let routes = Routes::new(&plan)?;
         let infos = vec![PortInfo { mac: LAN_MAC }, PortInfo { mac: WAN_MAC }];
@@ -789,6 +1193,7 @@ impl Bench<'_> {
             mode,
             alg,
             size,
+            worker: Some(0),
             lcore: self.lcore,
             packets,
             seconds: cycles as f64 / hz as f64,
@@ -873,10 +1278,22 @@ fn find_io(r: &DpdkReport, size: usize) -> Option<&Variant> {
 /// to the bare AEAD.
 pub fn markdown(r: &DpdkReport) -> String {
     let mut out = String::new();
+    let src = match r.source {
+        Source::Pcap => "source net_pcap (infinite_rx) -> net_null, the worker does its own rx; decrypt with anti-replay off; no latency (use --source ring)".to_owned(),
+        Source::Ring => format!("source net_ring fed by the main lcore; latency from feed to return (at most {IN_FLIGHT} packets in flight)"),
+    };
     let _ = writeln!(
         out,
-        "Memory: {}; TSC {:.3} GHz; one worker lcore; latency from feed to return (at most {IN_FLIGHT} packets in flight).\n",
+        "Memory: {}; TSC {:.3} GHz; {}; {src}.\n",
         r.memory,
+        if r.workers == 1 {
+            "one worker lcore".to_owned()
+        } else {
+            format!(
+                "{} worker lcores, rows are their totals, bare AEAD is one lcore's",
+                r.workers
+            )
+        },
         r.tsc_hz as f64 / 1e9
     );
     let _ = writeln!(

@@ -350,14 +350,21 @@ fn gen_cmd(args: &[String]) -> Result<()> {
 
 const DPDK_USAGE: &str = "usage: perf dpdk [options]
 
-Runs the dataplane worker loop on one worker lcore over net_ring ports (one
-EAL, one process): the I/O ceiling, then each mode, per size; and the bare
-AEAD on the same lcore.
+Runs the dataplane worker loop on one worker lcore (one EAL, one process):
+the I/O ceiling, then each mode, per size; and the bare AEAD on the same
+lcore. Default source (pcap): the worker polls a looping net_pcap
+(infinite_rx=1, pcaps from our generator in a temp dir) and transmits to
+net_null, as DPDK's ipsec-secgw was measured; decrypt runs with anti-replay
+off (the looping sequence numbers repeat). --source ring: the main lcore
+feeds the worker over net_ring and measures latency percentiles.
 
   --seconds S        measurement window per variant (default 1; 10% warm-up before)
   --sizes LIST       inner IP sizes (default 64,512,1420)
   --modes LIST       fwd,encrypt,decrypt (default all; the I/O ceiling always runs)
   --algs LIST        aes128gcm,aes256gcm,chacha20poly1305 (default aes128gcm,chacha20poly1305)
+  --source pcap|ring where packets come from (default pcap; ring gives latency)
+  --workers N        worker lcores (pcap source; each its own pcap and null
+                     port); per-worker RESULT lines and a worker=total line
   --markdown FILE    also write the table to FILE
   --hugepages        raise 2 MiB huge pages (root) and run with --in-memory; the
                      old count is put back afterwards";
@@ -397,6 +404,8 @@ fn dpdk_cmd(args: &[String]) -> Result<()> {
             }
             "--markdown" => markdown = Some(val()?.clone()),
             "--hugepages" => cfg.hugepages = true,
+            "--source" => cfg.source = val()?.parse()?,
+            "--workers" => cfg.workers = val()?.parse().context("--workers")?,
             "-h" | "--help" => {
                 println!("{DPDK_USAGE}");
                 return Ok(());

@@ -281,12 +281,20 @@ pub struct SaConfigFile {
     /// Anti-replay window (inbound), 64 to 4096.
     #[serde(default = "default_window")]
     pub replay_window: u32,
+    /// Inbound anti-replay check (default on; `anti_replay = false` turns
+    /// it off, e.g. for a looping traffic source).
+    #[serde(default = "default_true")]
+    pub anti_replay: bool,
     /// First sequence number to send (outbound; for tests).
     pub first_seq: Option<u64>,
 }
 
 fn default_window() -> u32 {
     128
+}
+
+fn default_true() -> bool {
+    true
 }
 
 /// ARP/ND timers.
@@ -482,6 +490,8 @@ pub struct SaPlan {
     pub esn: bool,
     /// Replay window.
     pub replay_window: u32,
+    /// Inbound anti-replay check on.
+    pub anti_replay: bool,
     /// First sequence number to send.
     pub first_seq: u64,
 }
@@ -899,6 +909,7 @@ fn sa_plan(s: &SaConfigFile) -> Result<SaPlan> {
         key,
         esn: s.esn,
         replay_window: s.replay_window,
+        anti_replay: s.anti_replay,
         first_seq: s.first_seq.unwrap_or(1),
     })
 }
@@ -1126,7 +1137,41 @@ inbound = [{ spi = 0x12345, algorithm = "chacha20-poly1305", key = "000102030405
         assert_eq!(out.first_seq, 4_294_967_294);
         assert_eq!(t.inbound[0].algorithm, Algorithm::ChaCha20Poly1305);
         assert_eq!(t.inbound[0].replay_window, 128);
+        assert!(t.inbound[0].anti_replay, "anti-replay on by default");
         assert!(matches!(plan.idle, IdlePolicy::Adaptive { .. }));
+    }
+
+    #[test]
+    fn test_inbound_anti_replay_can_be_turned_off() {
+        let text = |flag: &str| {
+            format!(
+                r#"
+[[ports]]
+name = "wan"
+device = "net_null0"
+ipv4 = ["203.0.113.1/24"]
+
+[[tunnels]]
+id = 1
+local = "203.0.113.1"
+remote = "203.0.113.2"
+mode = "ipsec"
+inbound = [{{ spi = 0x1001, algorithm = "aes-gcm-128", key = "{k}"{flag} }}]
+"#,
+                k = "11".repeat(20)
+            )
+        };
+        for (flag, want) in [
+            ("", true),
+            (", anti_replay = false", false),
+            (", anti_replay = true", true),
+        ] {
+            let plan = Config::parse(&text(flag)).unwrap().plan().unwrap();
+            assert_eq!(plan.tunnels[0].inbound[0].anti_replay, want, "{flag:?}");
+            let (sas, _) = crate::dp::build_tunnels(&plan).unwrap();
+            let sa = sas.get(0x1001).expect("SA installed");
+            assert_eq!(sa.sa.anti_replay(), want, "{flag:?}");
+        }
     }
 
     #[test]

@@ -165,7 +165,7 @@ pub fn eal_builder(plan: &Plan) -> ffi::EalBuilder {
 }
 
 fn build_sa(p: &SaPlan) -> Result<Sa> {
-    let sa = Sa::new(SaConfig {
+    let mut sa = Sa::new(SaConfig {
         spi: p.spi,
         algorithm: p.algorithm,
         backend: dataplane::crypto::Backend::Ring,
@@ -174,6 +174,9 @@ fn build_sa(p: &SaPlan) -> Result<Sa> {
         replay_window: p.replay_window,
     })
     .map_err(|e| anyhow!("SA {:#x}: {e}", p.spi))?;
+    if !p.anti_replay {
+        sa = sa.without_anti_replay();
+    }
     if p.first_seq > 1 {
         sa.set_next_seq(p.first_seq);
     }

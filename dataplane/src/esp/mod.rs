@@ -105,6 +105,9 @@ pub struct Sa {
     /// Past this, `rekey_needed` goes up (the soft limit).
     soft_limit: u64,
     replay: ReplayWindow,
+    /// Anti-replay checks on inbound packets (on unless turned off with
+    /// [`Sa::without_anti_replay`]).
+    anti_replay: bool,
     packets: AtomicU64,
     bytes: AtomicU64,
     rekey_needed: AtomicBool,
@@ -179,10 +182,25 @@ impl Sa {
                 u64::from(u32::MAX) - (1 << 24)
             },
             replay,
+            anti_replay: true,
             packets: AtomicU64::new(0),
             bytes: AtomicU64::new(0),
             rekey_needed: AtomicBool::new(false),
         })
+    }
+
+    /// Turns the inbound anti-replay check off (RFC 4303 section 3.4.3
+    /// lets the receiver do so, e.g. for a looping traffic source whose
+    /// sequence numbers repeat). The window is neither checked nor moved;
+    /// with ESN the high half is still inferred from it.
+    pub fn without_anti_replay(mut self) -> Self {
+        self.anti_replay = false;
+        self
+    }
+
+    /// True when inbound packets are checked against the replay window.
+    pub fn anti_replay(&self) -> bool {
+        self.anti_replay
     }
 
     /// The SPI.
@@ -444,7 +462,9 @@ pub fn open<B: PacketBuf>(sa: &Sa, buf: &mut B) -> Result<Opened, DropReason> {
     } else {
         u64::from(seq_lo)
     };
-    sa.replay.check(seq)?;
+    if sa.anti_replay {
+        sa.replay.check(seq)?;
+    }
     let nonce = sa.nonce(&data[HEADER_LEN..PREFIX_LEN]);
     let (aad, aad_len) = sa.aad(seq);
     let (body, icv) = data.split_at_mut(len - ICV_LEN);
@@ -454,7 +474,9 @@ pub fn open<B: PacketBuf>(sa: &Sa, buf: &mut B) -> Result<Opened, DropReason> {
     sa.aead
         .open_in_place_detached(&nonce, &aad[..aad_len], ct, &tag)
         .map_err(|_| DropReason::IcvMismatch)?;
-    sa.replay.commit(seq)?;
+    if sa.anti_replay {
+        sa.replay.commit(seq)?;
+    }
     let ct_len = ct.len();
     let next_header = ct[ct_len - 1];
     let pad = usize::from(ct[ct_len - 2]);

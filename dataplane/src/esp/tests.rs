@@ -485,6 +485,35 @@ fn test_replay_and_too_old() {
 }
 
 #[test]
+fn test_anti_replay_disabled_accepts_repeats_but_not_forgeries() {
+    let alg = Algorithm::AesGcm128;
+    let tx = sa_with(alg, Backend::Ring, 0x4100, &keymat(alg), false);
+    let rx = sa_with(alg, Backend::Ring, 0x4100, &keymat(alg), false).without_anti_replay();
+    assert!(!rx.anti_replay());
+    assert!(tx.anti_replay(), "on by default");
+    let pkts: Vec<Vec<u8>> = (0..200)
+        .map(|_| {
+            let mut b = VecBuf::new(&[1, 2, 3]);
+            seal(&tx, &mut b, 4).unwrap();
+            b.to_vec()
+        })
+        .collect();
+    for i in [10, 10, 150, 11, 10] {
+        let mut b = VecBuf::new(&pkts[i]);
+        assert_eq!(open(&rx, &mut b).map(|o| o.seq), Ok(i as u64 + 1));
+        assert_eq!(b.data(), &[1, 2, 3]);
+    }
+    assert_eq!(rx.replay_window().top(), 0, "the window does not move");
+    let mut bad = pkts[20].clone();
+    let last = bad.len() - 1;
+    bad[last] ^= 1;
+    assert_eq!(
+        open(&rx, &mut VecBuf::new(&bad)),
+        Err(DropReason::IcvMismatch)
+    );
+}
+
+#[test]
 fn test_sequence_exhaustion_stops_the_sa() {
     let alg = Algorithm::AesGcm128;
     let tx = sa_with(alg, Backend::Ring, 0x5000, &keymat(alg), false);
