@@ -104,6 +104,7 @@ fn two_workers_each_forward_their_queue_and_counters_add_up() {
             inject: None,
             idle: IdlePolicy::adaptive(),
             mirror: Some(Arc::clone(&mirror)),
+            pool: None,
         };
         mirrors.push(mirror);
         let stop_w = Arc::clone(&stop);

@@ -632,6 +632,7 @@ fn pcap_variant(
                     inject: None,
                     idle: IdlePolicy::Busy,
                     mirror: Some(Arc::clone(&mirror)),
+                    pool: None,
                 }))
             }
         };
