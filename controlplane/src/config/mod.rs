@@ -303,6 +303,8 @@ pub struct Config {
     pub dataplane_cores: Option<String>,
     /// `dataplane eal ARGS`.
     pub dataplane_eal: Vec<String>,
+    /// `dataplane idle busy|adaptive`: `true` for busy polling.
+    pub dataplane_busy: Option<bool>,
 }
 
 /// The result of a parse: the configuration if it has no error, and every
@@ -850,6 +852,14 @@ impl Parser {
             }
             ["dataplane", "cores", list] => {
                 self.cfg.dataplane_cores = Some((*list).to_string());
+                Mode::Top
+            }
+            ["dataplane", "idle", mode] => {
+                self.cfg.dataplane_busy = Some(match *mode {
+                    "busy" => true,
+                    "adaptive" => false,
+                    m => return Err(format!("dataplane idle {m:?}: busy or adaptive")),
+                });
                 Mode::Top
             }
             ["dataplane", "eal", args @ ..] if !args.is_empty() => {
