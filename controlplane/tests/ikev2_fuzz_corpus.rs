@@ -20,17 +20,10 @@ fn corpus_dir() -> PathBuf {
 
 #[test]
 fn replay_ikev2_responder_corpus() {
-    let dir = corpus_dir();
-    let mut entries: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .map(|e| e.expect("dir entry").path())
-        .collect();
-    entries.sort();
-    for path in &entries {
-        let data = std::fs::read(path).expect("read corpus file");
-        fuzz_responder(&data);
-    }
-    assert!(entries.len() >= 8, "only {} corpus files", entries.len());
+    let n = dataplane::fuzzing::replay_corpus("ikev2_responder", |data| {
+        fuzz_responder(data);
+    });
+    assert!(n >= 8, "only {} corpus files", n);
 }
 
 fn record(kind: u8, bytes: &[u8]) -> Vec<u8> {

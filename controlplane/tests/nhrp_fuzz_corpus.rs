@@ -13,20 +13,10 @@ fn corpus_dir() -> PathBuf {
 
 #[test]
 fn replay_nhrp_corpus() {
-    let dir = corpus_dir();
-    let mut entries: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .map(|e| e.expect("dir entry").path())
-        .collect();
-    entries.sort();
-    for path in &entries {
-        fuzz_parse_all(&std::fs::read(path).expect("read corpus file"));
-    }
-    assert!(
-        entries.len() >= 4,
-        "the nhrp corpus has only {} files",
-        entries.len()
-    );
+    let n = dataplane::fuzzing::replay_corpus("nhrp", |data| {
+        fuzz_parse_all(data);
+    });
+    assert!(n >= 4, "the nhrp corpus has only {} files", n);
 }
 
 #[test]

@@ -15,6 +15,24 @@ use crate::sa_table::{SaTable, TunnelTable};
 use crate::tunnel::{InboundSa, InnerProto, Tunnel, TunnelMode};
 use crate::BURST_MAX;
 
+/// Feeds every file of `fuzz/corpus/TARGET/` (the fuzz crate's corpus, from
+/// a crate directory of this workspace), in name order, to `f`; returns how
+/// many there were. Panics when the directory or a file cannot be read.
+pub fn replay_corpus(target: &str, mut f: impl FnMut(&[u8])) -> usize {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../fuzz/corpus")
+        .join(target);
+    let mut entries: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.expect("dir entry").path())
+        .collect();
+    entries.sort();
+    for path in &entries {
+        f(&std::fs::read(path).expect("read corpus file"));
+    }
+    entries.len()
+}
+
 /// Our outer address in the fuzz node.
 pub const LOCAL: [u8; 4] = [198, 51, 100, 1];
 /// The peer's outer address in the fuzz node.

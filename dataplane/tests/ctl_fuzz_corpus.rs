@@ -13,20 +13,10 @@ fn corpus_dir() -> PathBuf {
 
 #[test]
 fn replay_ctl_corpus() {
-    let dir = corpus_dir();
-    let mut entries: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .map(|e| e.expect("dir entry").path())
-        .collect();
-    entries.sort();
-    for path in &entries {
-        fuzz_decode(&std::fs::read(path).expect("read corpus file"));
-    }
-    assert!(
-        entries.len() >= samples().len(),
-        "the ctl corpus has only {} files",
-        entries.len()
-    );
+    let n = dataplane::fuzzing::replay_corpus("ctl", |data| {
+        fuzz_decode(data);
+    });
+    assert!(n >= samples().len(), "the ctl corpus has only {n} files");
 }
 
 #[test]

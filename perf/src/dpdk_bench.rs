@@ -1168,24 +1168,7 @@ impl Bench<'_> {
         drop((rx0, back, feed));
         drop(tables);
         let q = |p: f64| tsc::to_nanos(hist.value_at_quantile(p)) as f64;
-        let dropped = stats.pipeline.total_drops()
-            + stats.tx_full
-            + stats.tx_bad_port
-            + stats.punt_ring_full
-            + stats.punt_no_room;
-        let mut drops = drops_line(&stats.pipeline);
-        for (k, v) in [
-            ("tx_full", stats.tx_full),
-            ("tx_bad_port", stats.tx_bad_port),
-            ("punted", stats.punt_ring_full + stats.punt_no_room),
-        ] {
-            if v > 0 {
-                if !drops.is_empty() {
-                    drops.push(' ');
-                }
-                let _ = write!(drops, "{k}={v}");
-            }
-        }
+        let (drops, dropped) = drop_text(&stats);
         let packets = end.tx_sent.saturating_sub(start.tx_sent);
         let polls = end.polls.saturating_sub(start.polls).max(1);
         let idle = end.idle_polls.saturating_sub(start.idle_polls) as f64 / polls as f64;
