@@ -4,43 +4,58 @@
 
 use std::process::Command;
 
-#[test]
-fn perf_dpdk_runs_every_variant_without_drops() {
-    let md = std::env::temp_dir().join(format!("perf-dpdk-{}.md", std::process::id()));
+/// Runs `perf dpdk ARGS` and returns its standard output (the test fails
+/// with both outputs if it exits with an error).
+fn perf_dpdk(args: &[&str]) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_perf"))
-        .args([
-            "dpdk",
-            "--seconds",
-            "0.2",
-            "--sizes",
-            "64",
-            "--modes",
-            "fwd,encrypt,decrypt",
-            "--algs",
-            "aes128gcm",
-            "--source",
-            "ring",
-            "--markdown",
-        ])
-        .arg(&md)
+        .arg("dpdk")
+        .args(args)
         .output()
         .expect("run perf dpdk");
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         out.status.success(),
         "perf dpdk failed\nstdout:\n{stdout}\nstderr:\n{stderr}"
     );
-    let results: Vec<&str> = stdout
+    stdout
+}
+
+/// The `RESULT` lines.
+fn results(stdout: &str) -> Vec<&str> {
+    stdout
         .lines()
         .filter(|l| l.starts_with("RESULT "))
-        .collect();
-    let field = |line: &str, key: &str| -> String {
-        line.split(' ')
-            .find_map(|kv| kv.strip_prefix(&format!("{key}=")))
-            .unwrap_or_else(|| panic!("{key} missing in {line}"))
-            .to_owned()
-    };
+        .collect()
+}
+
+/// The value of `key=` in a `RESULT` line.
+fn field(line: &str, key: &str) -> String {
+    line.split(' ')
+        .find_map(|kv| kv.strip_prefix(&format!("{key}=")))
+        .unwrap_or_else(|| panic!("{key} missing in {line}"))
+        .to_owned()
+}
+
+#[test]
+fn perf_dpdk_runs_every_variant_without_drops() {
+    let md = std::env::temp_dir().join(format!("perf-dpdk-{}.md", std::process::id()));
+    let md_s = md.to_string_lossy().into_owned();
+    let stdout = perf_dpdk(&[
+        "--seconds",
+        "0.2",
+        "--sizes",
+        "64",
+        "--modes",
+        "fwd,encrypt,decrypt",
+        "--algs",
+        "aes128gcm",
+        "--source",
+        "ring",
+        "--markdown",
+        &md_s,
+    ]);
+    let results = results(&stdout);
     for want in ["io", "fwd", "encrypt/aes128gcm", "decrypt/aes128gcm"] {
         let line = results
             .iter()
@@ -80,38 +95,19 @@ fn perf_dpdk_runs_every_variant_without_drops() {
 /// no latency is claimed.
 #[test]
 fn perf_dpdk_pcap_source_runs_every_variant_without_drops() {
-    let out = Command::new(env!("CARGO_BIN_EXE_perf"))
-        .args([
-            "dpdk",
-            "--seconds",
-            "0.2",
-            "--sizes",
-            "64",
-            "--modes",
-            "fwd,encrypt,decrypt",
-            "--algs",
-            "aes128gcm",
-        ])
-        .output()
-        .expect("run perf dpdk");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success(),
-        "perf dpdk failed\nstdout:\n{stdout}\nstderr:\n{stderr}"
-    );
+    let stdout = perf_dpdk(&[
+        "--seconds",
+        "0.2",
+        "--sizes",
+        "64",
+        "--modes",
+        "fwd,encrypt,decrypt",
+        "--algs",
+        "aes128gcm",
+    ]);
     assert!(stdout.contains("net_pcap"), "{stdout}");
     assert!(stdout.contains("anti-replay off"), "{stdout}");
-    let results: Vec<&str> = stdout
-        .lines()
-        .filter(|l| l.starts_with("RESULT "))
-        .collect();
-    let field = |line: &str, key: &str| -> String {
-        line.split(' ')
-            .find_map(|kv| kv.strip_prefix(&format!("{key}=")))
-            .unwrap_or_else(|| panic!("{key} missing in {line}"))
-            .to_owned()
-    };
+    let results = results(&stdout);
     for want in ["io", "fwd", "encrypt/aes128gcm", "decrypt/aes128gcm"] {
         let line = results
             .iter()
@@ -129,36 +125,20 @@ fn perf_dpdk_pcap_source_runs_every_variant_without_drops() {
 /// a `worker=total` line whose packets are their sum.
 #[test]
 fn perf_dpdk_two_workers_report_per_worker_and_total() {
-    let out = Command::new(env!("CARGO_BIN_EXE_perf"))
-        .args([
-            "dpdk",
-            "--seconds",
-            "0.2",
-            "--sizes",
-            "64",
-            "--modes",
-            "fwd",
-            "--workers",
-            "2",
-        ])
-        .output()
-        .expect("run perf dpdk");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success(),
-        "perf dpdk failed\nstdout:\n{stdout}\nstderr:\n{stderr}"
-    );
-    let field = |line: &str, key: &str| -> String {
-        line.split(' ')
-            .find_map(|kv| kv.strip_prefix(&format!("{key}=")))
-            .unwrap_or_else(|| panic!("{key} missing in {line}"))
-            .to_owned()
-    };
+    let stdout = perf_dpdk(&[
+        "--seconds",
+        "0.2",
+        "--sizes",
+        "64",
+        "--modes",
+        "fwd",
+        "--workers",
+        "2",
+    ]);
     for variant in ["io", "fwd"] {
-        let lines: Vec<&str> = stdout
-            .lines()
-            .filter(|l| l.starts_with("RESULT ") && field(l, "variant") == variant)
+        let lines: Vec<&str> = results(&stdout)
+            .into_iter()
+            .filter(|l| field(l, "variant") == variant)
             .collect();
         assert_eq!(lines.len(), 3, "{variant}:\n{stdout}");
         let packets = |w: &str| -> u64 {
