@@ -41,8 +41,8 @@ pub struct NatT {
 }
 
 /// One tunnel: a Cisco `Tunnel` interface, a Virtual-Access cloned from a
-/// virtual template, or an NHRP shortcut.
-#[derive(Debug)]
+/// virtual template, or an NHRP shortcut. A clone shares the outbound SA.
+#[derive(Clone, Debug)]
 pub struct Tunnel {
     /// Tunnel id, the key in the tunnel table and the FIB's next hop.
     pub id: u32,

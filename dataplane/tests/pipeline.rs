@@ -754,18 +754,10 @@ fn redirect_candidates_on_the_hub() {
     route(&mut b.fib, "10.3.0.0/16", NextHop::Tunnel(2));
     b.fib.publish();
     let set = |b: &mut Node, redirect: bool, egress_net: u32| {
-        let t1 = b.tunnels.get(1).unwrap().clone();
         let t1 = Tunnel {
-            id: 1,
-            local: t1.local,
-            remote: t1.remote,
-            mode: t1.mode,
-            nat_t: t1.nat_t,
-            mtu: t1.mtu,
-            outer_ttl: t1.outer_ttl,
             nhrp_network_id: 1,
             redirect,
-            outbound: t1.outbound.clone(),
+            ..(**b.tunnels.get(1).unwrap()).clone()
         };
         b.tunnels.insert(1, Arc::new(t1)).unwrap();
         let t2 = Tunnel {

@@ -123,16 +123,8 @@ fn new_sa(spi: u32, s: &SaMsg, key: &[u8], window: u32) -> Result<Sa> {
 /// The same tunnel with another outbound SA.
 fn with_outbound(t: &Tunnel, outbound: Option<Arc<Sa>>) -> Tunnel {
     Tunnel {
-        id: t.id,
-        local: t.local,
-        remote: t.remote,
-        mode: t.mode,
-        nat_t: t.nat_t,
-        mtu: t.mtu,
-        outer_ttl: t.outer_ttl,
-        nhrp_network_id: t.nhrp_network_id,
-        redirect: t.redirect,
         outbound,
+        ..t.clone()
     }
 }
 
