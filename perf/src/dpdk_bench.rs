@@ -173,6 +173,8 @@ pub struct DpdkConfig {
     pub source: Source,
     /// Worker lcores (more than one with the pcap source only).
     pub workers: usize,
+    /// The dataplane's AEAD backend.
+    pub crypto: Backend,
 }
 
 /// Where the measured worker's packets come from.
@@ -208,6 +210,7 @@ impl Default for DpdkConfig {
             hugepages: false,
             source: Source::Pcap,
             workers: 1,
+            crypto: Backend::IpsecMb,
         }
     }
 }
@@ -277,6 +280,8 @@ impl Variant {
 pub struct AeadSpeed {
     /// Algorithm.
     pub alg: Algorithm,
+    /// The backend that ran it.
+    pub backend: Backend,
     /// Inner IP size.
     pub size: usize,
     /// Seal, ns per packet (the buffer-restoring copy subtracted).
@@ -298,8 +303,10 @@ pub struct DpdkReport {
     pub tsc_hz: u64,
     /// Variants in run order.
     pub variants: Vec<Variant>,
-    /// Bare AEAD speeds.
+    /// Bare AEAD speeds (the dataplane's backend, and ring's).
     pub aead: Vec<AeadSpeed>,
+    /// The dataplane's AEAD backend.
+    pub crypto: Backend,
 }
 
 /// Raises the 2 MiB huge page count and puts the old value back on drop.
@@ -490,9 +497,10 @@ fn run_pcap(cfg: &DpdkConfig, eal: &Eal, memory: String, pcaps: &[PcapFile]) -> 
     }
     let tsc_hz = tsc::hz();
     println!(
-        "perf dpdk: source net_pcap (infinite_rx, {PCAP_FRAMES} frames) -> net_null, each worker does its own rx (ipsec-secgw's conditions; no latency figures: use --source ring); memory {memory}, {n} worker(s) on lcores {lcores:?}, TSC {:.3} GHz, {:.2} s per variant; decrypt with anti-replay off (the pcap's sequence numbers repeat; ipsec-secgw's default)",
+        "perf dpdk: source net_pcap (infinite_rx, {PCAP_FRAMES} frames) -> net_null, each worker does its own rx (ipsec-secgw's conditions; no latency figures: use --source ring); memory {memory}, {n} worker(s) on lcores {lcores:?}, TSC {:.3} GHz, {:.2} s per variant; decrypt with anti-replay off (the pcap's sequence numbers repeat; ipsec-secgw's default); {}",
         tsc_hz as f64 / 1e9,
-        cfg.seconds
+        cfg.seconds,
+        crypto_text(cfg.crypto, &cfg.algs)
     );
     let mut report = DpdkReport {
         memory,
@@ -501,6 +509,7 @@ fn run_pcap(cfg: &DpdkConfig, eal: &Eal, memory: String, pcaps: &[PcapFile]) -> 
         tsc_hz,
         variants: Vec::new(),
         aead: Vec::new(),
+        crypto: cfg.crypto,
     };
     for &size in &cfg.sizes {
         for (mode, alg) in variant_list(cfg) {
@@ -515,7 +524,7 @@ fn run_pcap(cfg: &DpdkConfig, eal: &Eal, memory: String, pcaps: &[PcapFile]) -> 
                 let tx = nulls[w].tx_queue(0)?;
                 queues.push((rx, tx));
             }
-            let per = pcap_variant(eal, &lcores, cfg.seconds, mode, alg, size, queues)
+            let per = pcap_variant(eal, &lcores, cfg.seconds, cfg.crypto, mode, alg, size, queues)
                 .with_context(|| format!("{} {size} B", mode.name()))?;
             for v in &per {
                 println!("{}", result_line(v, tsc_hz));
@@ -565,21 +574,59 @@ fn aead_for_size(
         return Ok(());
     }
     for &alg in &cfg.algs {
-        let secs = (cfg.seconds / 2.0).max(0.05);
-        let a = lcore::launch(eal, lc, move || aead_speed(alg, size, secs))?
-            .join()
-            .map_err(|_| anyhow!("AEAD benchmark panicked"))?;
-        println!(
-            "AEAD alg={} size={size} seal_ns={:.1} open_ns={:.1} seal_mpps={:.2} open_mpps={:.2}",
-            alg_name(alg),
-            a.seal_ns,
-            a.open_ns,
-            1e3 / a.seal_ns,
-            1e3 / a.open_ns
-        );
-        report.aead.push(a);
+        for backend in aead_backends(cfg.crypto, alg) {
+            let secs = (cfg.seconds / 2.0).max(0.05);
+            let a = lcore::launch(eal, lc, move || aead_speed(alg, backend, size, secs))?
+                .join()
+                .map_err(|_| anyhow!("AEAD benchmark panicked"))?;
+            print_aead(&a);
+            report.aead.push(a);
+        }
     }
     Ok(())
+}
+
+/// Which implementation runs each algorithm, for the report.
+pub fn crypto_text(crypto: Backend, algs: &[Algorithm]) -> String {
+    let mut parts = Vec::new();
+    for &a in algs {
+        let b = crypto.effective(a);
+        let what = if b == Backend::IpsecMb {
+            format!(
+                "ipsec-mb (libIPSec_MB {}, {})",
+                ipsec_mb::version(),
+                ipsec_mb::arch().map_or_else(|e| e.to_string(), |a| a.to_string())
+            )
+        } else {
+            b.name().to_owned()
+        };
+        parts.push(format!("{} on {what}", alg_name(a)));
+    }
+    format!("crypto {}: {}", crypto, parts.join(", "))
+}
+
+/// The bare AEADs measured next to the dataplane: the backend its keys run
+/// on, and ring's (the reference) if that is another.
+fn aead_backends(crypto: Backend, alg: Algorithm) -> Vec<Backend> {
+    let used = crypto.effective(alg);
+    if used == Backend::Ring {
+        vec![used]
+    } else {
+        vec![used, Backend::Ring]
+    }
+}
+
+fn print_aead(a: &AeadSpeed) {
+    println!(
+        "AEAD alg={} backend={} size={} seal_ns={:.1} open_ns={:.1} seal_mpps={:.2} open_mpps={:.2}",
+        alg_name(a.alg),
+        a.backend,
+        a.size,
+        a.seal_ns,
+        a.open_ns,
+        1e3 / a.seal_ns,
+        1e3 / a.open_ns
+    );
 }
 
 /// One variant with the pcap source: worker `w` polls its own pcap port
@@ -590,6 +637,7 @@ fn pcap_variant(
     eal: &Eal,
     lcores: &[u32],
     seconds: f64,
+    crypto: Backend,
     mode: Mode,
     alg: Option<Algorithm>,
     size: usize,
@@ -598,7 +646,7 @@ fn pcap_variant(
     let alg_or = alg.unwrap_or(Algorithm::AesGcm128);
     // The looping pcap repeats its sequence numbers: anti-replay off, as
     // ipsec-secgw's default.
-    let plan = plan_for(mode, alg_or, false)?;
+    let plan = plan_for(mode, alg_or, false, crypto)?;
     let (sas, tunnels) = appliance::dp::build_tunnels(&plan)?;
     let routes = Routes::new(&plan)?;
     let infos = vec![PortInfo { mac: LAN_MAC }, PortInfo { mac: WAN_MAC }];
@@ -733,9 +781,10 @@ fn run_in_eal(cfg: &DpdkConfig, eal: &Eal, memory: String) -> Result<DpdkReport>
     p1.start()?;
     let tsc_hz = tsc::hz();
     println!(
-        "perf dpdk: memory {memory}, worker lcore {lc}, TSC {:.3} GHz, {:.2} s per variant, at most {IN_FLIGHT} packets in flight",
+        "perf dpdk: memory {memory}, worker lcore {lc}, TSC {:.3} GHz, {:.2} s per variant, at most {IN_FLIGHT} packets in flight; {}",
         tsc_hz as f64 / 1e9,
-        cfg.seconds
+        cfg.seconds,
+        crypto_text(cfg.crypto, &cfg.algs)
     );
     let mut report = DpdkReport {
         memory,
@@ -744,6 +793,7 @@ fn run_in_eal(cfg: &DpdkConfig, eal: &Eal, memory: String) -> Result<DpdkReport>
         tsc_hz,
         variants: Vec::new(),
         aead: Vec::new(),
+        crypto: cfg.crypto,
     };
     let mut bench = Bench {
         eal,
@@ -752,6 +802,7 @@ fn run_in_eal(cfg: &DpdkConfig, eal: &Eal, memory: String) -> Result<DpdkReport>
         p1: &mut p1,
         lcore: lc,
         seconds: cfg.seconds,
+        crypto: cfg.crypto,
     };
     for &size in &cfg.sizes {
         let mut list = vec![(Mode::Io, None)];
@@ -771,27 +822,7 @@ fn run_in_eal(cfg: &DpdkConfig, eal: &Eal, memory: String) -> Result<DpdkReport>
             println!("{}", result_line(&v, tsc_hz));
             report.variants.push(v);
         }
-        if cfg
-            .modes
-            .iter()
-            .any(|m| matches!(m, Mode::Encrypt | Mode::Decrypt))
-        {
-            for &alg in &cfg.algs {
-                let secs = (cfg.seconds / 2.0).max(0.05);
-                let a = lcore::launch(eal, lc, move || aead_speed(alg, size, secs))?
-                    .join()
-                    .map_err(|_| anyhow!("AEAD benchmark panicked"))?;
-                println!(
-                    "AEAD alg={} size={size} seal_ns={:.1} open_ns={:.1} seal_mpps={:.2} open_mpps={:.2}",
-                    alg_name(alg),
-                    a.seal_ns,
-                    a.open_ns,
-                    1e3 / a.seal_ns,
-                    1e3 / a.open_ns
-                );
-                report.aead.push(a);
-            }
-        }
+        aead_for_size(cfg, eal, lc, size, &mut report)?;
     }
     p0.stop()?;
     p1.stop()?;
@@ -803,15 +834,16 @@ fn run_in_eal(cfg: &DpdkConfig, eal: &Eal, memory: String) -> Result<DpdkReport>
     Ok(report)
 }
 
-fn aead_speed(alg: Algorithm, size: usize, seconds: f64) -> AeadSpeed {
+fn aead_speed(alg: Algorithm, backend: Backend, size: usize, seconds: f64) -> AeadSpeed {
     let cfg = esp_bench::Config {
         seconds,
         rounds: 1,
         max_entries: 1,
     };
-    let r = esp_bench::esp_row(&cfg, alg, Backend::Ring, esp_bench::Size::Fixed(size));
+    let r = esp_bench::esp_row(&cfg, alg, backend, esp_bench::Size::Fixed(size));
     AeadSpeed {
         alg,
+        backend,
         size,
         seal_ns: (r.aead_seal_ns - r.copy_ns).max(0.1),
         open_ns: (r.aead_open_ns - r.copy_ns).max(0.1),
@@ -859,6 +891,7 @@ struct Bench<'a> {
     p1: &'a mut Port,
     lcore: u32,
     seconds: f64,
+    crypto: Backend,
 }
 
 /// What the measured lcore runs.
@@ -875,7 +908,7 @@ enum Job {
 /// WAN port 1 (203.0.113.1/24), static neighbours on both, and tunnel 1
 /// (plain IPsec tunnel mode, as ipsec-secgw) with two inbound SAs.
 /// `anti_replay = false` turns the inbound SAs' replay check off.
-fn plan_for(mode: Mode, alg: Algorithm, anti_replay: bool) -> Result<Plan> {
+fn plan_for(mode: Mode, alg: Algorithm, anti_replay: bool, crypto: Backend) -> Result<Plan> {
     let ar = if anti_replay {
         ""
     } else {
@@ -893,6 +926,8 @@ fn plan_for(mode: Mode, alg: Algorithm, anti_replay: bool) -> Result<Plan> {
     };
     let text = format!(
         r#"
+crypto = "{crypto}"
+
 [[ports]]
 name = "lan"
 device = "net_ring0"
@@ -1005,7 +1040,7 @@ impl Bench<'_> {
     fn variant(&mut self, mode: Mode, alg: Option<Algorithm>, size: usize) -> Result<Variant> {
         let alg_or = alg.unwrap_or(Algorithm::AesGcm128);
         let frames = templates(mode, alg_or, size)?;
-        let plan = plan_for(mode, alg_or, true)?;
+        let plan = plan_for(mode, alg_or, true, self.crypto)?;
         let (mut sas, tunnels) = appliance::dp::build_tunnels(&plan)?;
         let routes = Routes::new(&plan)?;
         let infos = vec![PortInfo { mac: LAN_MAC }, PortInfo { mac: WAN_MAC }];
@@ -1110,7 +1145,13 @@ impl Bench<'_> {
                     // replaced.
                     let done = fed.saturating_sub(u64::from(in_flight));
                     if done >= half_end_fed[h] {
-                        fresh_sa(&mut sas, [SPI_A, SPI_B][h], alg_or, &inbound_key)?;
+                        fresh_sa(
+                            &mut sas,
+                            [SPI_A, SPI_B][h],
+                            alg_or,
+                            self.crypto,
+                            &inbound_key,
+                        )?;
                         need_fresh[h] = false;
                     } else {
                         ok = false;
@@ -1197,12 +1238,13 @@ fn fresh_sa(
     sas: &mut dataplane::sa_table::SaTable<InboundSa>,
     spi: u32,
     alg: Algorithm,
+    backend: Backend,
     key: &[u8],
 ) -> Result<()> {
     let sa = Sa::new(SaConfig {
         spi,
         algorithm: alg,
-        backend: Backend::Ring,
+        backend,
         key: key.to_vec(),
         esn: false,
         replay_window: 64,
@@ -1248,8 +1290,15 @@ fn io_loop(
     s
 }
 
-fn find_aead(r: &DpdkReport, alg: Algorithm, size: usize) -> Option<&AeadSpeed> {
-    r.aead.iter().find(|a| a.alg == alg && a.size == size)
+fn find_aead(
+    r: &DpdkReport,
+    alg: Algorithm,
+    backend: Backend,
+    size: usize,
+) -> Option<&AeadSpeed> {
+    r.aead
+        .iter()
+        .find(|a| a.alg == alg && a.backend == backend && a.size == size)
 }
 
 fn find_io(r: &DpdkReport, size: usize) -> Option<&Variant> {
@@ -1266,10 +1315,17 @@ pub fn markdown(r: &DpdkReport) -> String {
         Source::Pcap => "source net_pcap (infinite_rx) -> net_null, the worker does its own rx; decrypt with anti-replay off; no latency (use --source ring)".to_owned(),
         Source::Ring => format!("source net_ring fed by the main lcore; latency from feed to return (at most {IN_FLIGHT} packets in flight)"),
     };
+    let algs: Vec<Algorithm> = r.aead.iter().map(|a| a.alg).fold(Vec::new(), |mut v, a| {
+        if !v.contains(&a) {
+            v.push(a);
+        }
+        v
+    });
     let _ = writeln!(
         out,
-        "Memory: {}; TSC {:.3} GHz; {}; {src}.\n",
+        "Memory: {}; TSC {:.3} GHz; {}; {src}; {}.\n",
         r.memory,
+        r.tsc_hz as f64 / 1e9,
         if r.workers == 1 {
             "one worker lcore".to_owned()
         } else {
@@ -1278,29 +1334,42 @@ pub fn markdown(r: &DpdkReport) -> String {
                 r.workers
             )
         },
-        r.tsc_hz as f64 / 1e9
+        crypto_text(r.crypto, &algs)
     );
     let _ = writeln!(
         out,
-        "| variant | size | Mpps | Gbit/s | cycles/pkt | idle polls | p50 us | p99 us | p99.9 us | drops | vs I/O ceiling | bare AEAD Mpps | vs bare AEAD |"
+        "| variant | size | Mpps | Gbit/s | cycles/pkt | idle polls | p50 us | p99 us | p99.9 us | drops | vs I/O ceiling | bare AEAD Mpps | vs bare AEAD | bare ring Mpps | vs bare ring |"
     );
-    let _ = writeln!(out, "|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    let _ = writeln!(
+        out,
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+    );
     for v in &r.variants {
         let io = find_io(r, v.size)
             .filter(|io| io.mode != v.mode)
             .map(|io| format!("{:.0}%", 100.0 * v.mpps() / io.mpps()))
             .unwrap_or_else(|| "-".into());
-        let aead = v.alg.and_then(|a| find_aead(r, a, v.size)).map(|a| {
-            let ns = if v.mode == Mode::Decrypt {
-                a.open_ns
-            } else {
-                a.seal_ns
-            };
-            1e3 / ns
-        });
+        let bare = |backend: Backend| {
+            v.alg
+                .and_then(|a| find_aead(r, a, backend.effective(a), v.size))
+                .map(|a| {
+                    let ns = if v.mode == Mode::Decrypt {
+                        a.open_ns
+                    } else {
+                        a.seal_ns
+                    };
+                    1e3 / ns
+                })
+        };
+        let aead = bare(r.crypto);
+        let ring = bare(Backend::Ring);
+        let cell = |x: Option<f64>| x.map_or_else(|| "-".into(), |x| format!("{x:.2}"));
+        let pct = |x: Option<f64>| {
+            x.map_or_else(|| "-".into(), |x| format!("{:.0}%", 100.0 * v.mpps() / x))
+        };
         let _ = writeln!(
             out,
-            "| {} | {} B | {:.2} | {:.2} | {:.0} | {:.0}% | {:.1} | {:.1} | {:.1} | {} | {} | {} | {} |",
+            "| {} | {} B | {:.2} | {:.2} | {:.0} | {:.0}% | {:.1} | {:.1} | {:.1} | {} | {} | {} | {} | {} | {} |",
             v.label(),
             v.size,
             v.mpps(),
@@ -1312,10 +1381,10 @@ pub fn markdown(r: &DpdkReport) -> String {
             v.latency_ns[2] / 1e3,
             if v.drops.is_empty() { "none" } else { &v.drops },
             io,
-            aead.map(|x| format!("{x:.2}"))
-                .unwrap_or_else(|| "-".into()),
-            aead.map(|x| format!("{:.0}%", 100.0 * v.mpps() / x))
-                .unwrap_or_else(|| "-".into()),
+            cell(aead),
+            pct(aead),
+            cell(ring),
+            pct(ring),
         );
     }
     out

@@ -267,3 +267,15 @@ fn rustcrypto_we_encrypt_scapy_decrypts() {
 fn rustcrypto_scapy_encrypts_we_decrypt() {
     scapy_encrypts_we_decrypt(Backend::RustCrypto, false);
 }
+
+// The dataplane process's default backend (AES-GCM from the IPsec
+// Multi-Buffer library): the whole matrix.
+#[test]
+fn ipsec_mb_we_encrypt_scapy_decrypts() {
+    we_encrypt_scapy_decrypts(Backend::IpsecMb, true);
+}
+
+#[test]
+fn ipsec_mb_scapy_encrypts_we_decrypt() {
+    scapy_encrypts_we_decrypt(Backend::IpsecMb, true);
+}

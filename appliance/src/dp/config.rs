@@ -11,6 +11,7 @@
 //! ```toml
 //! workers = 1
 //! idle = "adaptive"          # or "busy"
+//! crypto = "ipsec-mb"        # AEAD backend (default): or "ring", "rustcrypto"
 //! stats_interval = 10        # seconds; counters are always printed at exit
 //!
 //! [eal]
@@ -62,7 +63,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context, Result};
-use dataplane::crypto::Algorithm;
+use dataplane::crypto::{Algorithm, Backend};
 use dataplane::fib::{Ipv4Prefix, Ipv6Prefix};
 use dataplane::tunnel::{NatT, TunnelMode};
 use serde::Deserialize;
@@ -87,6 +88,10 @@ pub struct Config {
     pub idle: IdleMode,
     /// Longest sleep of the adaptive idle policy, in microseconds.
     pub idle_max_sleep_us: Option<u64>,
+    /// AEAD backend: "ipsec-mb" (default: Intel's IPsec Multi-Buffer
+    /// library for AES-GCM, ring for ChaCha20-Poly1305), "ring" or
+    /// "rustcrypto".
+    pub crypto: Option<String>,
     /// Print counters every this many seconds (they are always printed at
     /// exit).
     pub stats_interval: Option<u64>,
@@ -538,6 +543,9 @@ pub struct Plan {
     pub workers: u16,
     /// Idle policy.
     pub idle: IdlePolicy,
+    /// AEAD backend of every SA (static ones and those the control plane
+    /// installs).
+    pub crypto: Backend,
     /// Periodic counters.
     pub stats_interval: Option<Duration>,
     /// Pool size, if given.
@@ -602,6 +610,14 @@ impl Config {
                 }
                 p
             }
+        };
+        let crypto = match self.crypto.as_deref() {
+            None => Backend::IpsecMb,
+            Some(name) => Backend::from_name(name).ok_or_else(|| {
+                anyhow!(
+                    "crypto: {name:?} is not a backend (ipsec-mb, ring or rustcrypto)"
+                )
+            })?,
         };
         if self.idle == IdleMode::Busy && self.idle_max_sleep_us.is_some() {
             bail!("idle_max_sleep_us: only meaningful with idle = \"adaptive\"");
@@ -855,6 +871,7 @@ impl Config {
             eal: self.eal.clone(),
             workers: self.workers,
             idle,
+            crypto,
             stats_interval: self.stats_interval.map(Duration::from_secs),
             mbufs: self.mbufs,
             rx_descriptors: desc(self.rx_descriptors, "rx_descriptors")?,

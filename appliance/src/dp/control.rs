@@ -86,6 +86,8 @@ pub struct Control {
     pub stats: ControlStats,
     /// Where the next round of SA counters starts.
     sa_cursor: u32,
+    /// AEAD backend of the SAs this link installs.
+    backend: Backend,
 }
 
 /// SA counter messages sent per round (each [`dataplane::ctl::MAX_SA_STATS`] SAs).
@@ -108,11 +110,11 @@ fn prefix(a: IpAddr, len: u8) -> Result<IpPrefix> {
     })
 }
 
-fn new_sa(spi: u32, s: &SaMsg, key: &[u8], window: u32) -> Result<Sa> {
+fn new_sa(spi: u32, s: &SaMsg, key: &[u8], window: u32, backend: Backend) -> Result<Sa> {
     Sa::new(SaConfig {
         spi,
         algorithm: s.alg,
-        backend: Backend::Ring,
+        backend,
         key: key.to_vec(),
         esn: s.esn,
         replay_window: window,
@@ -129,12 +131,13 @@ fn with_outbound(t: &Tunnel, outbound: Option<Arc<Sa>>) -> Tunnel {
 }
 
 impl Control {
-    /// Creates the region `name` (replacing a stale one).
+    /// Creates the region `name` (replacing a stale one); the SAs it
+    /// installs run on `backend`.
     ///
     /// # Errors
     ///
     /// The region cannot be created.
-    pub fn create(name: &str) -> Result<Self> {
+    pub fn create(name: &str, backend: Backend) -> Result<Self> {
         let region = Region::create(name, Layout::default())
             .with_context(|| format!("shared memory {name}"))?;
         let rx = region.consumer(Dir::ToDataplane)?;
@@ -150,6 +153,7 @@ impl Control {
             sas: BTreeMap::new(),
             stats: ControlStats::default(),
             sa_cursor: 0,
+            backend,
         })
     }
 
@@ -387,8 +391,14 @@ impl Control {
                     return Err(anyhow!("SA {:#x}: no tunnel {}", s.inbound_spi, s.tunnel));
                 };
                 // Both SAs first: nothing changes if either is refused.
-                let inbound = new_sa(s.inbound_spi, &s, &s.inbound_key, s.replay_window)?;
-                let outbound = new_sa(s.outbound_spi, &s, &s.outbound_key, 64)?;
+                let inbound = new_sa(
+                    s.inbound_spi,
+                    &s,
+                    &s.inbound_key,
+                    s.replay_window,
+                    self.backend,
+                )?;
+                let outbound = new_sa(s.outbound_spi, &s, &s.outbound_key, 64, self.backend)?;
                 t.sas
                     .reserve_spi(s.inbound_spi)
                     .map_err(|e| anyhow!("SPI {:#x}: {e}", s.inbound_spi))?;

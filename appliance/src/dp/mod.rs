@@ -164,11 +164,11 @@ pub fn eal_builder(plan: &Plan) -> ffi::EalBuilder {
     b
 }
 
-fn build_sa(p: &SaPlan) -> Result<Sa> {
+fn build_sa(p: &SaPlan, backend: dataplane::crypto::Backend) -> Result<Sa> {
     let mut sa = Sa::new(SaConfig {
         spi: p.spi,
         algorithm: p.algorithm,
-        backend: dataplane::crypto::Backend::Ring,
+        backend,
         key: p.key.clone(),
         esn: p.esn,
         replay_window: p.replay_window,
@@ -193,7 +193,7 @@ pub fn build_tunnels(plan: &Plan) -> Result<(SaTable<InboundSa>, TunnelTable<Tun
         let outbound = t
             .outbound
             .as_ref()
-            .map(build_sa)
+            .map(|s| build_sa(s, plan.crypto))
             .transpose()
             .with_context(|| format!("{key}.outbound"))?
             .map(Arc::new);
@@ -208,7 +208,7 @@ pub fn build_tunnels(plan: &Plan) -> Result<(SaTable<InboundSa>, TunnelTable<Tun
                 ),
                 Err(e) => bail!("{k}.spi: {:#x}: {e}", s.spi),
             }
-            let sa = build_sa(s).with_context(|| k.clone())?;
+            let sa = build_sa(s, plan.crypto).with_context(|| k.clone())?;
             sas.insert(Arc::new(InboundSa { sa, tunnel: t.id }))
                 .map_err(|e| anyhow!("{k}: {e}"))?;
         }
@@ -373,7 +373,7 @@ pub fn run(plan: &Plan, stop: Arc<AtomicBool>, log: &mut dyn Write) -> Result<Re
 
     let started = Instant::now();
     let control = match &plan.control_shm {
-        Some(name) => match control::Control::create(name) {
+        Some(name) => match control::Control::create(name, plan.crypto) {
             Ok(c) => Some(c),
             Err(e) => {
                 launch_error.get_or_insert(e);

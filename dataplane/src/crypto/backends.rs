@@ -1,4 +1,4 @@
-//! The two AEAD backends.
+//! The AEAD backends.
 
 use aes_gcm::aead::AeadInOut;
 use aes_gcm::{Aes128Gcm, Aes256Gcm, KeyInit};
@@ -198,5 +198,65 @@ impl Aead for RustCryptoAead {
             Rc::Aes256(a) => open(&**a, nonce, aad, data, tag),
             Rc::ChaCha(a) => open(&**a, nonce, aad, data, tag),
         }
+    }
+}
+
+/// AES-GCM from Intel's IPsec Multi-Buffer library (`ffi/ipsec-mb`).
+pub struct IpsecMbAead {
+    key: ipsec_mb::GcmKey,
+    algorithm: Algorithm,
+}
+
+impl std::fmt::Debug for IpsecMbAead {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IpsecMbAead")
+            .field("algorithm", &self.algorithm)
+            .finish_non_exhaustive()
+    }
+}
+
+impl IpsecMbAead {
+    /// A key for AES-GCM-128 or -256 (the library must be available: see
+    /// [`super::Backend::ipsec_mb_available`]).
+    pub fn new(algorithm: Algorithm, key: &[u8]) -> Result<Self, KeyError> {
+        let err = KeyError {
+            expected: algorithm.key_len(),
+            got: key.len(),
+        };
+        if algorithm == Algorithm::ChaCha20Poly1305 || key.len() != algorithm.key_len() {
+            return Err(err);
+        }
+        let key = ipsec_mb::GcmKey::new(key).map_err(|_| err)?;
+        Ok(Self { key, algorithm })
+    }
+
+    /// The algorithm.
+    pub fn algorithm(&self) -> Algorithm {
+        self.algorithm
+    }
+}
+
+impl Aead for IpsecMbAead {
+    #[inline]
+    fn seal_in_place_detached(
+        &self,
+        nonce: &[u8; NONCE_LEN],
+        aad: &[u8],
+        data: &mut [u8],
+    ) -> [u8; ICV_LEN] {
+        self.key.seal_in_place(nonce, aad, data)
+    }
+
+    #[inline]
+    fn open_in_place_detached(
+        &self,
+        nonce: &[u8; NONCE_LEN],
+        aad: &[u8],
+        data: &mut [u8],
+        tag: &[u8; ICV_LEN],
+    ) -> Result<(), IcvError> {
+        self.key
+            .open_in_place(nonce, aad, data, tag)
+            .map_err(|_| IcvError)
     }
 }

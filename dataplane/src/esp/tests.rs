@@ -9,7 +9,7 @@ fn h(s: &str) -> Vec<u8> {
     hex::decode(s.split_whitespace().collect::<String>()).unwrap()
 }
 
-const BACKENDS: [Backend; 2] = [Backend::Ring, Backend::RustCrypto];
+const BACKENDS: [Backend; 3] = Backend::ALL;
 
 fn sa_with(alg: Algorithm, backend: Backend, spi: u32, key: &[u8], esn: bool) -> Sa {
     Sa::new(SaConfig {
