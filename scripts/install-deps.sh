@@ -17,6 +17,7 @@ APT_PACKAGES=(
   iputils-ping    # the kernel hosts of the namespace tests ping through the dataplane
   ethtool         # the namespace hosts turn checksum offload off (net_af_packet reads partial checksums)
   libdpdk-dev     # DPDK 22.11 (headers, shared libraries, PMD plugins) for ffi/
+  libipsec-mb-dev # Intel IPsec Multi-Buffer library: AES-GCM for ESP (ffi/ipsec-mb)
   pkg-config      # ffi/build.rs finds DPDK with it
   libclang-dev    # bindgen (ffi/build.rs) parses the DPDK headers with libclang
   clang

@@ -524,8 +524,17 @@ fn run_pcap(cfg: &DpdkConfig, eal: &Eal, memory: String, pcaps: &[PcapFile]) -> 
                 let tx = nulls[w].tx_queue(0)?;
                 queues.push((rx, tx));
             }
-            let per = pcap_variant(eal, &lcores, cfg.seconds, cfg.crypto, mode, alg, size, queues)
-                .with_context(|| format!("{} {size} B", mode.name()))?;
+            let per = pcap_variant(
+                eal,
+                &lcores,
+                cfg.seconds,
+                cfg.crypto,
+                mode,
+                alg,
+                size,
+                queues,
+            )
+            .with_context(|| format!("{} {size} B", mode.name()))?;
             for v in &per {
                 println!("{}", result_line(v, tsc_hz));
             }
@@ -1290,12 +1299,7 @@ fn io_loop(
     s
 }
 
-fn find_aead(
-    r: &DpdkReport,
-    alg: Algorithm,
-    backend: Backend,
-    size: usize,
-) -> Option<&AeadSpeed> {
+fn find_aead(r: &DpdkReport, alg: Algorithm, backend: Backend, size: usize) -> Option<&AeadSpeed> {
     r.aead
         .iter()
         .find(|a| a.alg == alg && a.backend == backend && a.size == size)

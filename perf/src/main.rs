@@ -416,9 +416,8 @@ fn dpdk_cmd(args: &[String]) -> Result<()> {
             "--workers" => cfg.workers = val()?.parse().context("--workers")?,
             "--crypto" => {
                 let v = val()?;
-                cfg.crypto = Backend::from_name(v).with_context(|| {
-                    format!("--crypto {v:?}: ipsec-mb, ring or rustcrypto")
-                })?;
+                cfg.crypto = Backend::from_name(v)
+                    .with_context(|| format!("--crypto {v:?}: ipsec-mb, ring or rustcrypto"))?;
             }
             "-h" | "--help" => {
                 println!("{DPDK_USAGE}");

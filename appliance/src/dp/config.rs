@@ -614,9 +614,7 @@ impl Config {
         let crypto = match self.crypto.as_deref() {
             None => Backend::IpsecMb,
             Some(name) => Backend::from_name(name).ok_or_else(|| {
-                anyhow!(
-                    "crypto: {name:?} is not a backend (ipsec-mb, ring or rustcrypto)"
-                )
+                anyhow!("crypto: {name:?} is not a backend (ipsec-mb, ring or rustcrypto)")
             })?,
         };
         if self.idle == IdleMode::Busy && self.idle_max_sleep_us.is_some() {

@@ -305,6 +305,8 @@ pub struct Config {
     pub dataplane_eal: Vec<String>,
     /// `dataplane idle busy|adaptive`: `true` for busy polling.
     pub dataplane_busy: Option<bool>,
+    /// `dataplane crypto ipsec-mb|ring|rustcrypto`: the ESP AEAD backend.
+    pub dataplane_crypto: Option<String>,
 }
 
 /// The result of a parse: the configuration if it has no error, and every
@@ -860,6 +862,15 @@ impl Parser {
                     "adaptive" => false,
                     m => return Err(format!("dataplane idle {m:?}: busy or adaptive")),
                 });
+                Mode::Top
+            }
+            ["dataplane", "crypto", b] => {
+                if !["ipsec-mb", "ring", "rustcrypto"].contains(b) {
+                    return Err(format!(
+                        "dataplane crypto {b:?}: ipsec-mb, ring or rustcrypto"
+                    ));
+                }
+                self.cfg.dataplane_crypto = Some((*b).to_string());
                 Mode::Top
             }
             ["dataplane", "eal", args @ ..] if !args.is_empty() => {

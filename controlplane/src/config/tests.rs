@@ -277,3 +277,19 @@ fn ipv6_access_list() {
     assert!(!acl[2].permit);
     assert_eq!(acl[2].network, Some(("fd00::1".parse().unwrap(), 128)));
 }
+
+#[test]
+fn dataplane_crypto_backend() {
+    let p = parse("dataplane crypto ring\n");
+    assert_eq!(p.config.unwrap().dataplane_crypto.as_deref(), Some("ring"));
+    let p = parse("hostname x\ndataplane crypto openssl\n");
+    assert!(p.config.is_none());
+    assert_eq!(p.diagnostics[0].line, 2);
+    assert!(
+        p.diagnostics[0]
+            .message
+            .contains("ipsec-mb, ring or rustcrypto"),
+        "{}",
+        p.diagnostics[0].message
+    );
+}

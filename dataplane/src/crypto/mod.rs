@@ -399,7 +399,10 @@ mod tests {
 
     #[test]
     fn test_ipsec_mb_backend_keys() {
-        assert!(Backend::ipsec_mb_available(), "the test machines have AES-NI and libIPSec_MB");
+        assert!(
+            Backend::ipsec_mb_available(),
+            "the test machines have AES-NI and libIPSec_MB"
+        );
         for (alg, want) in [
             (Algorithm::AesGcm128, Backend::IpsecMb),
             (Algorithm::AesGcm256, Backend::IpsecMb),

@@ -419,7 +419,11 @@ mod tests {
         };
         let k = r::LessSafeKey::new(r::UnboundKey::new(alg, key).unwrap());
         let t = k
-            .seal_in_place_separate_tag(r::Nonce::assume_unique_for_key(nonce), r::Aad::from(aad), data)
+            .seal_in_place_separate_tag(
+                r::Nonce::assume_unique_for_key(nonce),
+                r::Aad::from(aad),
+                data,
+            )
             .unwrap();
         t.as_ref().try_into().unwrap()
     }
