@@ -175,6 +175,9 @@ pub struct DpdkConfig {
     pub workers: usize,
     /// The dataplane's AEAD backend.
     pub crypto: Backend,
+    /// Runs of the whole variant list (pcap source); the report holds each
+    /// variant's median run.
+    pub runs: usize,
 }
 
 /// Where the measured worker's packets come from.
@@ -211,6 +214,7 @@ impl Default for DpdkConfig {
             source: Source::Pcap,
             workers: 1,
             crypto: Backend::IpsecMb,
+            runs: 1,
         }
     }
 }
@@ -248,6 +252,8 @@ pub struct Variant {
     pub dropped: u64,
     /// Packets the feeder sent over the whole variant.
     pub fed: u64,
+    /// Lowest and highest Mpps over the runs, when there were several.
+    pub spread: Option<(f64, f64)>,
 }
 
 impl Variant {
@@ -357,6 +363,9 @@ pub fn run(cfg: &DpdkConfig) -> Result<DpdkReport> {
     let memory;
     if cfg.workers == 0 || (cfg.workers > 1 && cfg.source == Source::Ring) {
         bail!("--workers: 1, or more with --source pcap");
+    }
+    if cfg.runs == 0 || (cfg.runs > 1 && cfg.source == Source::Ring) {
+        bail!("--runs: 1, or more with --source pcap");
     }
     let mut b = Eal::builder().program("perf-dpdk");
     if cfg.workers == 1 {
@@ -511,42 +520,58 @@ fn run_pcap(cfg: &DpdkConfig, eal: &Eal, memory: String, pcaps: &[PcapFile]) -> 
         aead: Vec::new(),
         crypto: cfg.crypto,
     };
-    for &size in &cfg.sizes {
-        for (mode, alg) in variant_list(cfg) {
-            let want = if mode == Mode::Decrypt { alg } else { None };
-            let i = pcaps
-                .iter()
-                .position(|p| p.size == size && p.esp == want)
-                .context("no pcap for this variant")?;
-            let mut queues = Vec::new();
-            for w in 0..n {
-                let rx = ports[i * n + w].rx_queue(0)?;
-                let tx = nulls[w].tx_queue(0)?;
-                queues.push((rx, tx));
-            }
-            let per = pcap_variant(
-                eal,
-                &lcores,
-                cfg.seconds,
-                cfg.crypto,
-                mode,
-                alg,
-                size,
-                queues,
-            )
-            .with_context(|| format!("{} {size} B", mode.name()))?;
-            for v in &per {
-                println!("{}", result_line(v, tsc_hz));
-            }
-            if n > 1 {
-                let t = total_of(&per);
-                println!("{}", result_line(&t, tsc_hz));
-                report.variants.push(t);
-            } else {
-                report.variants.extend(per);
-            }
+    for run in 0..cfg.runs {
+        if cfg.runs > 1 {
+            println!("perf dpdk: run {} of {}", run + 1, cfg.runs);
         }
-        aead_for_size(cfg, eal, lcores[0], size, &mut report)?;
+        for &size in &cfg.sizes {
+            for (mode, alg) in variant_list(cfg) {
+                let want = if mode == Mode::Decrypt { alg } else { None };
+                let i = pcaps
+                    .iter()
+                    .position(|p| p.size == size && p.esp == want)
+                    .context("no pcap for this variant")?;
+                let mut queues = Vec::new();
+                for w in 0..n {
+                    let rx = ports[i * n + w].rx_queue(0)?;
+                    let tx = nulls[w].tx_queue(0)?;
+                    queues.push((rx, tx));
+                }
+                let per = pcap_variant(
+                    eal,
+                    &lcores,
+                    cfg.seconds,
+                    cfg.crypto,
+                    mode,
+                    alg,
+                    size,
+                    queues,
+                )
+                .with_context(|| format!("{} {size} B", mode.name()))?;
+                for v in &per {
+                    println!("{}", result_line(v, tsc_hz));
+                }
+                if n > 1 {
+                    let t = total_of(&per);
+                    println!("{}", result_line(&t, tsc_hz));
+                    report.variants.push(t);
+                } else {
+                    report.variants.extend(per);
+                }
+            }
+            aead_for_size(cfg, eal, lcores[0], size, &mut report)?;
+        }
+    }
+    if cfg.runs > 1 {
+        report.variants = median_variants(&report.variants);
+        report.aead = median_aead(&report.aead);
+        for v in &report.variants {
+            println!("MEDIAN {}", result_line(v, tsc_hz));
+        }
+        for a in &report.aead {
+            print!("MEDIAN ");
+            print_aead(a);
+        }
     }
     for p in ports.iter_mut().chain(nulls.iter_mut()) {
         p.stop()?;
@@ -593,6 +618,46 @@ fn aead_for_size(
         }
     }
     Ok(())
+}
+
+/// Each variant's median run (by Mpps; the lower middle for an even
+/// count), with the spread of the runs; first-run order.
+fn median_variants(all: &[Variant]) -> Vec<Variant> {
+    let key = |v: &Variant| (v.mode, v.alg, v.size, v.worker);
+    let mut out: Vec<Variant> = Vec::new();
+    for v in all {
+        if out.iter().any(|o| key(o) == key(v)) {
+            continue;
+        }
+        let mut group: Vec<&Variant> = all.iter().filter(|w| key(w) == key(v)).collect();
+        group.sort_by(|a, b| a.mpps().total_cmp(&b.mpps()));
+        let mut m = group[(group.len() - 1) / 2].clone();
+        m.spread = Some((group[0].mpps(), group[group.len() - 1].mpps()));
+        out.push(m);
+    }
+    out
+}
+
+/// The median bare AEAD times per algorithm, backend and size.
+fn median_aead(all: &[AeadSpeed]) -> Vec<AeadSpeed> {
+    let key = |a: &AeadSpeed| (a.alg, a.backend, a.size);
+    let median = |mut x: Vec<f64>| {
+        x.sort_by(f64::total_cmp);
+        x[(x.len() - 1) / 2]
+    };
+    let mut out: Vec<AeadSpeed> = Vec::new();
+    for a in all {
+        if out.iter().any(|o| key(o) == key(a)) {
+            continue;
+        }
+        let group: Vec<&AeadSpeed> = all.iter().filter(|b| key(b) == key(a)).collect();
+        out.push(AeadSpeed {
+            seal_ns: median(group.iter().map(|g| g.seal_ns).collect()),
+            open_ns: median(group.iter().map(|g| g.open_ns).collect()),
+            ..a.clone()
+        });
+    }
+    out
 }
 
 /// Which implementation runs each algorithm, for the report.
@@ -732,6 +797,7 @@ fn pcap_variant(
             drops,
             dropped,
             fed: stats.pipeline.rx_packets.max(stats.tx_sent + stats.tx_full),
+            spread: None,
         });
     }
     drop(tables);
@@ -1238,6 +1304,7 @@ impl Bench<'_> {
             drops,
             dropped,
             fed,
+            spread: None,
         })
     }
 }
@@ -1373,10 +1440,13 @@ pub fn markdown(r: &DpdkReport) -> String {
         };
         let _ = writeln!(
             out,
-            "| {} | {} B | {:.2} | {:.2} | {:.0} | {:.0}% | {:.1} | {:.1} | {:.1} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} B | {} | {:.2} | {:.0} | {:.0}% | {:.1} | {:.1} | {:.1} | {} | {} | {} | {} | {} | {} |",
             v.label(),
             v.size,
-            v.mpps(),
+            match v.spread {
+                Some((lo, hi)) => format!("{:.2} ({lo:.2}-{hi:.2})", v.mpps()),
+                None => format!("{:.2}", v.mpps()),
+            },
             v.gbps(),
             v.cycles_per_packet(),
             100.0 * v.idle,

@@ -373,6 +373,8 @@ feeds the worker over net_ring and measures latency percentiles.
                      IPsec Multi-Buffer library for AES-GCM, ring for
                      ChaCha20-Poly1305), ring or rustcrypto; the bare AEAD is
                      measured for it and for ring
+  --runs N           run the whole list N times (pcap source), interleaved;
+                     report each variant's median run and the spread
   --markdown FILE    also write the table to FILE
   --hugepages        raise 2 MiB huge pages (root) and run with --in-memory; the
                      old count is put back afterwards";
@@ -414,6 +416,7 @@ fn dpdk_cmd(args: &[String]) -> Result<()> {
             "--hugepages" => cfg.hugepages = true,
             "--source" => cfg.source = val()?.parse()?,
             "--workers" => cfg.workers = val()?.parse().context("--workers")?,
+            "--runs" => cfg.runs = val()?.parse().context("--runs")?,
             "--crypto" => {
                 let v = val()?;
                 cfg.crypto = Backend::from_name(v)

@@ -73,10 +73,14 @@ fn perf_dpdk_runs_every_variant_without_drops() {
         assert!(p50 > 0.0 && p99 >= p50, "{line}");
     }
     assert_eq!(results.len(), 4, "{stdout}");
-    assert!(
-        stdout.contains("AEAD alg=aes128gcm size=64"),
-        "bare AEAD missing:\n{stdout}"
-    );
+    // The bare AEAD of the dataplane's backend (ipsec-mb by default) and
+    // of ring, the reference.
+    for backend in ["ipsec-mb", "ring"] {
+        assert!(
+            stdout.contains(&format!("AEAD alg=aes128gcm backend={backend} size=64")),
+            "bare AEAD ({backend}) missing:\n{stdout}"
+        );
+    }
     let table = std::fs::read_to_string(&md).expect("markdown written");
     let _ = std::fs::remove_file(&md);
     for row in [
@@ -92,7 +96,7 @@ fn perf_dpdk_runs_every_variant_without_drops() {
 /// The default source (looping `net_pcap` into the worker, `net_null` out):
 /// every variant moved packets with no drops (decrypt included: the looping
 /// ESP stream repeats its sequence numbers, so anti-replay must be off), and
-/// no latency is claimed.
+/// no latency is claimed. Two runs: each variant's median is reported too.
 #[test]
 fn perf_dpdk_pcap_source_runs_every_variant_without_drops() {
     let stdout = perf_dpdk(&[
@@ -104,10 +108,28 @@ fn perf_dpdk_pcap_source_runs_every_variant_without_drops() {
         "fwd,encrypt,decrypt",
         "--algs",
         "aes128gcm",
+        "--runs",
+        "2",
     ]);
     assert!(stdout.contains("net_pcap"), "{stdout}");
     assert!(stdout.contains("anti-replay off"), "{stdout}");
-    let results = results(&stdout);
+    assert!(
+        stdout.contains("aes128gcm on ipsec-mb (libIPSec_MB"),
+        "{stdout}"
+    );
+    let medians: Vec<&str> = stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("MEDIAN "))
+        .filter(|l| l.starts_with("RESULT "))
+        .collect();
+    assert_eq!(medians.len(), 4, "a median per variant:\n{stdout}");
+    let all = results(&stdout);
+    assert_eq!(all.len(), 8, "two runs of four variants:\n{stdout}");
+    for m in &medians {
+        // The median is one of the runs.
+        assert!(all.contains(m), "{m} is not one of the runs:\n{stdout}");
+    }
+    let results = medians;
     for want in ["io", "fwd", "encrypt/aes128gcm", "decrypt/aes128gcm"] {
         let line = results
             .iter()
@@ -118,7 +140,38 @@ fn perf_dpdk_pcap_source_runs_every_variant_without_drops() {
         assert_eq!(field(line, "drops"), "none", "{line}");
         assert_eq!(field(line, "p50_ns"), "na", "{line}");
     }
-    assert_eq!(results.len(), 4, "{stdout}");
+}
+
+/// `--crypto ring`: the dataplane runs AES-GCM on ring, and only ring's bare
+/// AEAD is measured.
+#[test]
+fn perf_dpdk_crypto_ring() {
+    let stdout = perf_dpdk(&[
+        "--seconds",
+        "0.1",
+        "--sizes",
+        "64",
+        "--modes",
+        "encrypt",
+        "--algs",
+        "aes128gcm",
+        "--crypto",
+        "ring",
+    ]);
+    assert!(
+        stdout.contains("crypto ring: aes128gcm on ring"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("AEAD alg=aes128gcm backend=ring size=64"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("backend=ipsec-mb"), "{stdout}");
+    let line = results(&stdout)
+        .into_iter()
+        .find(|l| field(l, "variant") == "encrypt/aes128gcm")
+        .unwrap_or_else(|| panic!("encrypt missing:\n{stdout}"));
+    assert_eq!(field(line, "drops"), "none", "{line}");
 }
 
 /// `--workers 2` (pcap source): a line per worker, both moved packets, and
