@@ -223,6 +223,12 @@ pub fn dataplane_workers(w: &mut Writer, workers: &[(u32, WorkerStats)]) {
             p.punted,
         );
         w.counter(
+            "flexvpn_dp_echo_replies_total",
+            "ICMP and ICMPv6 echo requests to our addresses answered.",
+            &l,
+            p.echo_replies,
+        );
+        w.counter(
             "flexvpn_dp_tx_full_total",
             "Frames dropped because the device queue stayed full.",
             &l,

@@ -124,6 +124,9 @@ pub struct WorkerCounters {
     pub punted: u64,
     /// Packets consumed without reply or error (NAT keepalives).
     pub consumed: u64,
+    /// ICMP and ICMPv6 echo requests to one of our addresses answered (the
+    /// replies are also counted as transmitted, or dropped, as any packet).
+    pub echo_replies: u64,
     /// Packets dropped, by reason.
     pub drops: [u64; DropReason::COUNT],
 }
@@ -147,7 +150,7 @@ impl WorkerCounters {
 
     /// Names of the counters before the drops, in [`WorkerCounters::to_values`]
     /// order (the drops follow, in [`DropReason::ALL`] order).
-    pub const HEAD_NAMES: [&'static str; 8] = [
+    pub const HEAD_NAMES: [&'static str; 9] = [
         "rx_packets",
         "rx_bytes",
         "tx_packets",
@@ -156,12 +159,16 @@ impl WorkerCounters {
         "esp_encrypted",
         "punted",
         "consumed",
+        "echo_replies",
     ];
 
-    /// The counters as a flat list: [`WorkerCounters::HEAD_NAMES`], then
-    /// the drops by reason.
-    pub fn to_values(&self) -> Vec<u64> {
-        let mut v = vec![
+    /// How many values [`WorkerCounters::values`] has.
+    pub const VALUES: usize = Self::HEAD_NAMES.len() + DropReason::COUNT;
+
+    /// The counters as a flat array (no allocation):
+    /// [`WorkerCounters::HEAD_NAMES`], then the drops by reason.
+    pub fn values(&self) -> [u64; Self::VALUES] {
+        let head = [
             self.rx_packets,
             self.rx_bytes,
             self.tx_packets,
@@ -170,19 +177,27 @@ impl WorkerCounters {
             self.esp_encrypted,
             self.punted,
             self.consumed,
+            self.echo_replies,
         ];
-        v.extend_from_slice(&self.drops);
+        let mut v = [0u64; Self::VALUES];
+        v[..head.len()].copy_from_slice(&head);
+        v[head.len()..].copy_from_slice(&self.drops);
         v
+    }
+
+    /// [`WorkerCounters::values`] as a vector.
+    pub fn to_values(&self) -> Vec<u64> {
+        self.values().to_vec()
     }
 
     /// The inverse of [`WorkerCounters::to_values`]; `None` for a list of
     /// another length.
     pub fn from_values(v: &[u64]) -> Option<Self> {
-        if v.len() != Self::HEAD_NAMES.len() + DropReason::COUNT {
+        if v.len() != Self::VALUES {
             return None;
         }
         let mut drops = [0u64; DropReason::COUNT];
-        drops.copy_from_slice(&v[8..]);
+        drops.copy_from_slice(&v[Self::HEAD_NAMES.len()..]);
         Some(Self {
             rx_packets: v[0],
             rx_bytes: v[1],
@@ -192,6 +207,7 @@ impl WorkerCounters {
             esp_encrypted: v[5],
             punted: v[6],
             consumed: v[7],
+            echo_replies: v[8],
             drops,
         })
     }
@@ -206,6 +222,7 @@ impl WorkerCounters {
         self.esp_encrypted += other.esp_encrypted;
         self.punted += other.punted;
         self.consumed += other.consumed;
+        self.echo_replies += other.echo_replies;
         for (a, b) in self.drops.iter_mut().zip(other.drops.iter()) {
             *a += *b;
         }

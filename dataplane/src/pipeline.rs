@@ -197,6 +197,16 @@ impl Redirects {
 
 const ETH_HEADER_LEN: usize = 14;
 
+/// ICMP echo request and reply types (RFC 792), ICMPv6's (RFC 4443).
+const ICMP_ECHO_REQUEST: u8 = 8;
+const ICMP_ECHO_REPLY: u8 = 0;
+const ICMPV6_ECHO_REQUEST: u8 = 128;
+const ICMPV6_ECHO_REPLY: u8 = 129;
+/// Type, code, checksum, identifier, sequence number.
+const ICMP_ECHO_HEADER: usize = 8;
+/// TTL / hop limit of the echo replies we originate.
+const ECHO_REPLY_TTL: u8 = 64;
+
 /// Most distinct SAs whose counters a burst accumulates before adding them
 /// to the SA; a burst touching more flushes early (still exact).
 const TALLY_SLOTS: usize = 8;
@@ -426,9 +436,17 @@ impl<'s> Ctx<'s, '_> {
         buf.trim(buf.len() - total);
         match self.snap.fib.lookup_v4(dst) {
             Some(NextHop::Local) => {
-                if from != From::Wire || frag {
+                if frag {
                     // Fragments to us would need reassembly, which the
-                    // dataplane does not do; tunnels carry no ESP to us.
+                    // dataplane does not do.
+                    return Err(DropReason::NotForUs);
+                }
+                if protocol == IpProtocol::ICMP {
+                    // Echo requests from the wire or through a tunnel.
+                    return self.echo_v4(buf, hlen, c);
+                }
+                if from != From::Wire {
+                    // Tunnels carry no ESP or IKE to us.
                     return Err(DropReason::NotForUs);
                 }
                 buf.adj(hlen);
@@ -462,7 +480,13 @@ impl<'s> Ctx<'s, '_> {
         buf.trim(buf.len() - total);
         match self.snap.fib.lookup_v6(dst) {
             Some(NextHop::Local) => {
-                if from != From::Wire || frag {
+                if frag {
+                    return Err(DropReason::NotForUs);
+                }
+                if upper == IpProtocol::ICMPV6 {
+                    return self.echo_v6(buf, upper_off, c);
+                }
+                if from != From::Wire {
                     return Err(DropReason::NotForUs);
                 }
                 buf.adj(upper_off);
@@ -480,6 +504,117 @@ impl<'s> Ctx<'s, '_> {
             }
             None => Err(DropReason::NoRoute),
         }
+    }
+
+    /// An ICMP message to one of our addresses; `buf` holds the IPv4 packet
+    /// (header of `hlen` bytes, trimmed to its total length). An echo
+    /// request (RFC 792) becomes its echo reply in place, sent back to the
+    /// requester through the FIB (a port or a tunnel); anything else is
+    /// not for the dataplane.
+    fn echo_v4<B: PacketBuf>(
+        &self,
+        buf: &mut B,
+        hlen: usize,
+        c: &mut Acc<'_, 's>,
+    ) -> Result<Verdict<'s>, DropReason> {
+        let src = {
+            let d = buf.data_mut();
+            let icmp = d.get(hlen..).ok_or(DropReason::Malformed)?;
+            if icmp.len() < ICMP_ECHO_HEADER {
+                return Err(DropReason::Malformed);
+            }
+            if icmp[0] != ICMP_ECHO_REQUEST || icmp[1] != 0 {
+                return Err(DropReason::NotForUs);
+            }
+            if wire::checksum::checksum(icmp) != 0 {
+                return Err(DropReason::BadChecksum);
+            }
+            let src = [d[12], d[13], d[14], d[15]];
+            // No reply to a source that cannot be a single host.
+            let a = std::net::Ipv4Addr::from(src);
+            if a.is_unspecified() || a.is_multicast() || a.is_broadcast() || a.is_loopback() {
+                return Err(DropReason::NotForUs);
+            }
+            // The reply: addresses swapped, a fresh TTL, type 0.
+            let mut dst = [0u8; 4];
+            dst.copy_from_slice(&d[16..20]);
+            d[12..16].copy_from_slice(&dst);
+            d[16..20].copy_from_slice(&src);
+            d[8] = ECHO_REPLY_TTL;
+            wire::ipv4::Ipv4Packet::new_unchecked(&mut d[..]).fill_checksum();
+            let icmp = &mut d[hlen..];
+            icmp[0] = ICMP_ECHO_REPLY;
+            icmp[2..4].copy_from_slice(&[0, 0]);
+            let sum = wire::checksum::checksum(icmp);
+            icmp[2..4].copy_from_slice(&sum.to_be_bytes());
+            src
+        };
+        let verdict = match self.snap.fib.lookup_v4(src) {
+            Some(NextHop::Local) | None => Err(DropReason::NoRoute),
+            Some(nh) => self.forward(buf, nh, InnerProto::Ipv4, From::Wire, c),
+        }?;
+        c.counters.echo_replies += 1;
+        Ok(verdict)
+    }
+
+    /// An ICMPv6 message to one of our addresses; `buf` holds the IPv6
+    /// packet, the ICMPv6 message at `off`. An echo request (RFC 4443
+    /// section 4.1) without extension headers becomes its echo reply in
+    /// place, sent back through the FIB; anything else is not for the
+    /// dataplane (neighbour discovery was punted before).
+    fn echo_v6<B: PacketBuf>(
+        &self,
+        buf: &mut B,
+        off: usize,
+        c: &mut Acc<'_, 's>,
+    ) -> Result<Verdict<'s>, DropReason> {
+        let src = {
+            let d = buf.data_mut();
+            if off != wire::ipv6::HEADER_LEN {
+                return Err(DropReason::NotForUs);
+            }
+            let icmp = d.get(off..).ok_or(DropReason::Malformed)?;
+            if icmp.len() < ICMP_ECHO_HEADER {
+                return Err(DropReason::Malformed);
+            }
+            if icmp[0] != ICMPV6_ECHO_REQUEST || icmp[1] != 0 {
+                return Err(DropReason::NotForUs);
+            }
+            let mut src = [0u8; 16];
+            let mut dst = [0u8; 16];
+            src.copy_from_slice(&d[8..24]);
+            dst.copy_from_slice(&d[24..40]);
+            let len = icmp.len() as u32;
+            let sum = wire::checksum::sum(
+                wire::checksum::pseudo_v6(&src, &dst, IpProtocol::ICMPV6.0, len),
+                icmp,
+            );
+            if !wire::checksum::fold(sum) != 0 {
+                return Err(DropReason::BadChecksum);
+            }
+            let a = std::net::Ipv6Addr::from(src);
+            if a.is_unspecified() || a.is_multicast() || a.is_loopback() {
+                return Err(DropReason::NotForUs);
+            }
+            d[8..24].copy_from_slice(&dst);
+            d[24..40].copy_from_slice(&src);
+            d[7] = ECHO_REPLY_TTL;
+            let icmp = &mut d[off..];
+            icmp[0] = ICMPV6_ECHO_REPLY;
+            icmp[2..4].copy_from_slice(&[0, 0]);
+            let sum = !wire::checksum::fold(wire::checksum::sum(
+                wire::checksum::pseudo_v6(&dst, &src, IpProtocol::ICMPV6.0, len),
+                icmp,
+            ));
+            icmp[2..4].copy_from_slice(&sum.to_be_bytes());
+            src
+        };
+        let verdict = match self.snap.fib.lookup_v6(src) {
+            Some(NextHop::Local) | None => Err(DropReason::NoRoute),
+            Some(nh) => self.forward(buf, nh, InnerProto::Ipv6, From::Wire, c),
+        }?;
+        c.counters.echo_replies += 1;
+        Ok(verdict)
     }
 
     /// A packet for one of our addresses; `buf` holds the transport payload

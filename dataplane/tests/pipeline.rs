@@ -17,7 +17,7 @@ use dataplane::wire::ethernet::EthernetRepr;
 use dataplane::wire::ipv4::{Ipv4Packet, Ipv4Repr};
 use dataplane::wire::ipv6::{Ipv6Packet, Ipv6Repr};
 use dataplane::wire::udp::{UdpPacket, UdpRepr};
-use dataplane::wire::{EtherType, IpProtocol};
+use dataplane::wire::{checksum, EtherType, IpProtocol};
 use dataplane::BURST_MAX;
 
 const LAN: u16 = 0;
@@ -805,4 +805,190 @@ fn redirect_candidates_on_the_hub() {
     let (action, _) = one(&mut b, WAN, sealed_from_a(&mut a, &to_lan));
     assert_eq!(action, Action::Tx { port: LAN });
     assert!(b.worker.redirects.is_empty());
+}
+
+/// An ICMP echo request (RFC 792) from `src` to `dst`.
+fn echo4(src: [u8; 4], dst: [u8; 4], ty: u8, payload: &[u8]) -> Vec<u8> {
+    let mut p = vec![0u8; 28 + payload.len()];
+    Ipv4Repr {
+        src,
+        dst,
+        protocol: IpProtocol::ICMP,
+        ttl: 60,
+        tos: 0,
+        ident: 7,
+        dont_frag: false,
+        payload_len: 8 + payload.len(),
+    }
+    .emit(&mut Ipv4Packet::new_unchecked(&mut p[..20]));
+    p[20] = ty;
+    p[24..28].copy_from_slice(&[0x12, 0x34, 0x00, 0x05]); // id, seq
+    p[28..].copy_from_slice(payload);
+    let sum = checksum::checksum(&p[20..]);
+    p[22..24].copy_from_slice(&sum.to_be_bytes());
+    p
+}
+
+/// An ICMPv6 message (RFC 4443) of type `ty` from `src` to `dst`.
+fn echo6(src: &str, dst: &str, ty: u8, payload: &[u8]) -> Vec<u8> {
+    let (s, d): (std::net::Ipv6Addr, std::net::Ipv6Addr) =
+        (src.parse().unwrap(), dst.parse().unwrap());
+    let mut p = vec![0u8; 48 + payload.len()];
+    Ipv6Repr {
+        src: s.octets(),
+        dst: d.octets(),
+        next_header: IpProtocol::ICMPV6,
+        hop_limit: 60,
+        traffic_class: 0,
+        flow_label: 0,
+        payload_len: 8 + payload.len(),
+    }
+    .emit(&mut Ipv6Packet::new_unchecked(&mut p[..40]));
+    p[40] = ty;
+    p[44..48].copy_from_slice(&[0x12, 0x34, 0x00, 0x05]);
+    p[48..].copy_from_slice(payload);
+    let sum = icmp6_sum(&p);
+    p[42..44].copy_from_slice(&(!sum).to_be_bytes());
+    p
+}
+
+/// The folded one's complement sum of an ICMPv6 message with its
+/// pseudo-header (0xffff when the checksum field is right).
+fn icmp6_sum(p: &[u8]) -> u16 {
+    let s: [u8; 16] = p[8..24].try_into().unwrap();
+    let d: [u8; 16] = p[24..40].try_into().unwrap();
+    checksum::fold(checksum::sum(
+        checksum::pseudo_v6(&s, &d, 58, (p.len() - 40) as u32),
+        &p[40..],
+    ))
+}
+
+/// Echo requests to our addresses are answered: from the wire (IPv4), and
+/// through the tunnel (IPv4 and IPv6, the reply encrypted back); other ICMP
+/// types, bad checksums and impossible sources are dropped and counted.
+#[test]
+fn echo_requests_to_our_addresses_are_answered() {
+    let (mut a, mut b) = pair(TunnelMode::Gre { key: Some(5) }, false, (A.wan, B.wan));
+    let IpAddr::V4(a_wan) = A.wan else {
+        unreachable!()
+    };
+    let IpAddr::V4(b_wan) = B.wan else {
+        unreachable!()
+    };
+    let payload = b"abcdefghijklmnopqrstuvwxyz0123456789";
+
+    // From the wire: B's WAN address pings A's.
+    let req = echo4(b_wan.octets(), a_wan.octets(), 8, payload);
+    let (act, reply) = one(&mut a, WAN, eth4(&req));
+    assert_eq!(act, Action::Tx { port: WAN });
+    assert_eq!(&reply[..6], &mac(0x20), "to B's MAC (the route's)");
+    assert_eq!(&reply[6..12], &mac(0x13), "from our WAN port");
+    let ip = Ipv4Packet::new_checked(&reply[14..]).unwrap();
+    assert!(ip.verify_checksum());
+    assert_eq!(ip.src_addr(), a_wan.octets());
+    assert_eq!(ip.dst_addr(), b_wan.octets());
+    assert_eq!(ip.ttl(), 64);
+    assert_eq!(ip.protocol(), IpProtocol::ICMP);
+    let icmp = &reply[34..];
+    assert_eq!(icmp[0], 0, "echo reply");
+    assert_eq!(checksum::checksum(icmp), 0, "ICMP checksum");
+    assert_eq!(&icmp[4..8], &req[24..28], "identifier and sequence kept");
+    assert_eq!(&icmp[8..], payload);
+    assert_eq!(a.worker.counters.echo_replies, 1);
+    assert_eq!(a.worker.counters.tx_packets, 1);
+
+    // Not answered, each counted once.
+    let mut bad = req.clone();
+    bad[30] ^= 1;
+    expect_drop(&mut a, WAN, eth4(&bad), DropReason::BadChecksum);
+    let reply_to_us = echo4(b_wan.octets(), a_wan.octets(), 0, payload);
+    expect_drop(&mut a, WAN, eth4(&reply_to_us), DropReason::NotForUs);
+    for src in [
+        [224, 0, 0, 1],
+        [255, 255, 255, 255],
+        [0, 0, 0, 0],
+        [127, 0, 0, 1],
+    ] {
+        let r = echo4(src, a_wan.octets(), 8, payload);
+        expect_drop(&mut a, WAN, eth4(&r), DropReason::NotForUs);
+    }
+    let short = {
+        let mut r = echo4(b_wan.octets(), a_wan.octets(), 8, b"");
+        r.truncate(24);
+        r[2..4].copy_from_slice(&24u16.to_be_bytes());
+        Ipv4Packet::new_unchecked(&mut r[..]).fill_checksum();
+        r
+    };
+    expect_drop(&mut a, WAN, eth4(&short), DropReason::Malformed);
+    // A source we have no route to.
+    let lost = echo4([198, 18, 0, 1], a_wan.octets(), 8, payload);
+    expect_drop(&mut a, WAN, eth4(&lost), DropReason::NoRoute);
+    assert_eq!(a.worker.counters.echo_replies, 1);
+
+    // Through the tunnel: a host behind B pings A's tunnel address (and
+    // its IPv6 one); the reply goes back into the tunnel.
+    route(&mut a.fib, "10.1.255.1/32", NextHop::Local);
+    route(&mut a.fib, "2001:db8:1::1/128", NextHop::Local);
+    a.fib.publish();
+    let cases = [
+        (
+            EtherType::IPV4,
+            echo4([10, 2, 0, 7], [10, 1, 255, 1], 8, payload),
+        ),
+        (
+            EtherType::IPV6,
+            echo6("2001:db8:2::7", "2001:db8:1::1", 128, payload),
+        ),
+    ];
+    for (et, req) in cases {
+        let (act, sealed) = one(&mut b, LAN, frame(mac(0x22), et, &req));
+        assert_eq!(act, Action::Tx { port: WAN });
+        let (act, sealed_reply) = one(&mut a, WAN, sealed);
+        assert_eq!(act, Action::Tx { port: WAN }, "{et:?}: encrypted back");
+        let (act, plain) = one(&mut b, WAN, sealed_reply);
+        assert_eq!(act, Action::Tx { port: LAN }, "{et:?}: out to B's LAN");
+        let got = &plain[14..];
+        if et == EtherType::IPV4 {
+            let ip = Ipv4Packet::new_checked(got).unwrap();
+            assert!(ip.verify_checksum());
+            assert_eq!(ip.src_addr(), [10, 1, 255, 1]);
+            assert_eq!(ip.dst_addr(), [10, 2, 0, 7]);
+            assert_eq!(ip.ttl(), 63, "64, less B's hop");
+            assert_eq!(got[20], 0);
+            assert_eq!(checksum::checksum(&got[20..]), 0);
+            assert_eq!(&got[28..], payload);
+        } else {
+            let ip = Ipv6Packet::new_checked(got).unwrap();
+            assert_eq!(
+                ip.src_addr(),
+                "2001:db8:1::1"
+                    .parse::<std::net::Ipv6Addr>()
+                    .unwrap()
+                    .octets()
+            );
+            assert_eq!(
+                ip.dst_addr(),
+                "2001:db8:2::7"
+                    .parse::<std::net::Ipv6Addr>()
+                    .unwrap()
+                    .octets()
+            );
+            assert_eq!(got[7], 63);
+            assert_eq!(got[40], 129, "echo reply");
+            assert_eq!(icmp6_sum(got), 0xffff, "ICMPv6 checksum");
+            assert_eq!(&got[44..48], &req[44..48]);
+            assert_eq!(&got[48..], payload);
+        }
+    }
+    assert_eq!(a.worker.counters.echo_replies, 3);
+
+    // ICMPv6 other than echo and neighbour discovery, and a bad checksum.
+    let other = echo6("2001:db8:2::7", "2001:db8:1::1", 2, payload);
+    let (_, sealed) = one(&mut b, LAN, frame(mac(0x22), EtherType::IPV6, &other));
+    expect_drop(&mut a, WAN, sealed, DropReason::NotForUs);
+    let mut bad6 = echo6("2001:db8:2::7", "2001:db8:1::1", 128, payload);
+    bad6[50] ^= 1;
+    let (_, sealed) = one(&mut b, LAN, frame(mac(0x22), EtherType::IPV6, &bad6));
+    expect_drop(&mut a, WAN, sealed, DropReason::BadChecksum);
+    assert_eq!(a.worker.counters.echo_replies, 3);
 }

@@ -552,7 +552,7 @@ impl Link for ShmLink {
         for (i, (lcore, c)) in &self.workers {
             let _ = writeln!(
                 t,
-                "Worker {i} (lcore {lcore}): rx {} packets {} bytes, tx {} packets {} bytes, ESP encrypted {} decrypted {}, punted {}, dropped {}",
+                "Worker {i} (lcore {lcore}): rx {} packets {} bytes, tx {} packets {} bytes, ESP encrypted {} decrypted {}, punted {}, echo replies {}, dropped {}",
                 c.rx_packets,
                 c.rx_bytes,
                 c.tx_packets,
@@ -560,6 +560,7 @@ impl Link for ShmLink {
                 c.esp_encrypted,
                 c.esp_decrypted,
                 c.punted,
+                c.echo_replies,
                 c.total_drops()
             );
             let drops: Vec<String> = DropReason::ALL

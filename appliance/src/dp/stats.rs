@@ -47,7 +47,9 @@ pub struct WorkerStats {
     pub redirect_limited: u64,
 }
 
-const FIELDS: usize = 8 + DropReason::COUNT + 13;
+/// The pipeline's counters, then the loop's.
+const PIPE: usize = WorkerCounters::VALUES;
+const FIELDS: usize = PIPE + 13;
 
 impl PartialEq for WorkerStats {
     fn eq(&self, other: &Self) -> bool {
@@ -59,20 +61,8 @@ impl Eq for WorkerStats {}
 
 impl WorkerStats {
     fn to_array(&self) -> [u64; FIELDS] {
-        let c = &self.pipeline;
         let mut a = [0u64; FIELDS];
-        let head = [
-            c.rx_packets,
-            c.rx_bytes,
-            c.tx_packets,
-            c.tx_bytes,
-            c.esp_decrypted,
-            c.esp_encrypted,
-            c.punted,
-            c.consumed,
-        ];
-        a[..8].copy_from_slice(&head);
-        a[8..8 + DropReason::COUNT].copy_from_slice(&c.drops);
+        a[..PIPE].copy_from_slice(&self.pipeline.values());
         let tail = [
             self.polls,
             self.idle_polls,
@@ -88,26 +78,15 @@ impl WorkerStats {
             self.redirect_sent,
             self.redirect_limited,
         ];
-        a[8 + DropReason::COUNT..].copy_from_slice(&tail);
+        a[PIPE..].copy_from_slice(&tail);
         a
     }
 
     fn from_array(a: &[u64; FIELDS]) -> Self {
-        let mut drops = [0u64; DropReason::COUNT];
-        drops.copy_from_slice(&a[8..8 + DropReason::COUNT]);
-        let t = &a[8 + DropReason::COUNT..];
+        let t = &a[PIPE..];
         Self {
-            pipeline: WorkerCounters {
-                rx_packets: a[0],
-                rx_bytes: a[1],
-                tx_packets: a[2],
-                tx_bytes: a[3],
-                esp_decrypted: a[4],
-                esp_encrypted: a[5],
-                punted: a[6],
-                consumed: a[7],
-                drops,
-            },
+            // The slice has exactly VALUES elements: from_values accepts it.
+            pipeline: WorkerCounters::from_values(&a[..PIPE]).unwrap_or_default(),
             polls: t[0],
             idle_polls: t[1],
             sleeps: t[2],
@@ -264,6 +243,7 @@ pub fn worker_line(s: &WorkerStats) -> String {
             ("esp_encrypted", c.esp_encrypted),
             ("punted", c.punted),
             ("consumed", c.consumed),
+            ("echo_replies", c.echo_replies),
             ("dropped", c.total_drops()),
             ("tx_sent", s.tx_sent),
             ("tx_full", s.tx_full),
