@@ -229,6 +229,18 @@ pub fn dataplane_workers(w: &mut Writer, workers: &[(u32, WorkerStats)]) {
             p.echo_replies,
         );
         w.counter(
+            "flexvpn_dp_icmp_errors_total",
+            "ICMP errors sent (time exceeded, fragmentation needed, packet too big).",
+            &l,
+            p.icmp_errors,
+        );
+        w.counter(
+            "flexvpn_dp_icmp_errors_limited_total",
+            "ICMP errors not sent: rate limit.",
+            &l,
+            p.icmp_errors_limited,
+        );
+        w.counter(
             "flexvpn_dp_tx_full_total",
             "Frames dropped because the device queue stayed full.",
             &l,

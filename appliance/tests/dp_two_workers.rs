@@ -81,10 +81,10 @@ fn two_workers_each_forward_their_queue_and_counters_add_up() {
         fib: fib.reader(),
     };
     let infos = vec![
-        PortInfo { mac: IN_MAC },
-        PortInfo { mac: OUT_MAC },
-        PortInfo { mac: IN_MAC },
-        PortInfo { mac: OUT_MAC },
+        PortInfo::new(IN_MAC),
+        PortInfo::new(OUT_MAC),
+        PortInfo::new(IN_MAC),
+        PortInfo::new(OUT_MAC),
     ];
     let workers = lcore::workers(&eal);
     assert_eq!(workers.len(), 2, "two worker lcores");

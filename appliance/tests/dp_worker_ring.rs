@@ -82,10 +82,7 @@ fn worker_loop_forwards_punts_drops_and_sends_injected_frames() {
     let (punt_tx, mut punt_rx) = ffi::mbuf_ring(&eal, "wk_punt", 256, RingSync::Spsc).unwrap();
     let (mut inj_tx, inj_rx) = ffi::mbuf_ring(&eal, "wk_inject", 256, RingSync::Spsc).unwrap();
     let ctx = WorkerCtx {
-        worker: Worker::new(
-            tables,
-            vec![PortInfo { mac: P0_MAC }, PortInfo { mac: P1_MAC }],
-        ),
+        worker: Worker::new(tables, vec![PortInfo::new(P0_MAC), PortInfo::new(P1_MAC)]),
         rx: vec![(0, p0.rx_queue(0).unwrap())],
         tx: vec![Some(p0.tx_queue(0).unwrap()), Some(p1.tx_queue(0).unwrap())],
         punt: Some(punt_tx),

@@ -127,6 +127,13 @@ pub struct WorkerCounters {
     /// ICMP and ICMPv6 echo requests to one of our addresses answered (the
     /// replies are also counted as transmitted, or dropped, as any packet).
     pub echo_replies: u64,
+    /// ICMP and ICMPv6 errors sent (time exceeded, fragmentation needed,
+    /// packet too big); each replaces the packet it is about, which is not
+    /// counted as a drop.
+    pub icmp_errors: u64,
+    /// ICMP errors not sent for want of budget (the packet is dropped and
+    /// counted under its reason).
+    pub icmp_errors_limited: u64,
     /// Packets dropped, by reason.
     pub drops: [u64; DropReason::COUNT],
 }
@@ -150,7 +157,7 @@ impl WorkerCounters {
 
     /// Names of the counters before the drops, in [`WorkerCounters::to_values`]
     /// order (the drops follow, in [`DropReason::ALL`] order).
-    pub const HEAD_NAMES: [&'static str; 9] = [
+    pub const HEAD_NAMES: [&'static str; 11] = [
         "rx_packets",
         "rx_bytes",
         "tx_packets",
@@ -160,6 +167,8 @@ impl WorkerCounters {
         "punted",
         "consumed",
         "echo_replies",
+        "icmp_errors",
+        "icmp_errors_limited",
     ];
 
     /// How many values [`WorkerCounters::values`] has.
@@ -178,6 +187,8 @@ impl WorkerCounters {
             self.punted,
             self.consumed,
             self.echo_replies,
+            self.icmp_errors,
+            self.icmp_errors_limited,
         ];
         let mut v = [0u64; Self::VALUES];
         v[..head.len()].copy_from_slice(&head);
@@ -208,6 +219,8 @@ impl WorkerCounters {
             punted: v[6],
             consumed: v[7],
             echo_replies: v[8],
+            icmp_errors: v[9],
+            icmp_errors_limited: v[10],
             drops,
         })
     }
@@ -223,6 +236,8 @@ impl WorkerCounters {
         self.punted += other.punted;
         self.consumed += other.consumed;
         self.echo_replies += other.echo_replies;
+        self.icmp_errors += other.icmp_errors;
+        self.icmp_errors_limited += other.icmp_errors_limited;
         for (a, b) in self.drops.iter_mut().zip(other.drops.iter()) {
             *a += *b;
         }

@@ -144,12 +144,13 @@ pub fn inbound(data: &[u8]) {
     let mut worker = Worker::new(
         n.tables.clone(),
         vec![
+            // Addresses, so that ICMP errors are built too.
             PortInfo {
                 mac: [2, 0, 0, 0, 0, 0x10],
+                ipv4: Some([192, 0, 2, 1]),
+                ipv6: Some([0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]),
             },
-            PortInfo {
-                mac: [2, 0, 0, 0, 0, 0x20],
-            },
+            PortInfo::new([2, 0, 0, 0, 0, 0x20]),
         ],
     );
     let mut buf = VecBuf::from_slice(rest, 128, 128);

@@ -91,6 +91,23 @@ pub enum Punt {
 pub struct PortInfo {
     /// The port's MAC address (source of the frames we send).
     pub mac: [u8; 6],
+    /// The port's IPv4 address: the source of the ICMP errors about packets
+    /// that arrived on it.
+    pub ipv4: Option<[u8; 4]>,
+    /// The port's IPv6 address, likewise for ICMPv6.
+    pub ipv6: Option<[u8; 16]>,
+}
+
+impl PortInfo {
+    /// A port without addresses (ICMP errors about packets from it are
+    /// sourced from the tunnel's local address, or not sent).
+    pub const fn new(mac: [u8; 6]) -> Self {
+        Self {
+            mac,
+            ipv4: None,
+            ipv6: None,
+        }
+    }
 }
 
 /// Readers of the shared tables, one set per worker.
@@ -123,7 +140,13 @@ pub struct Worker {
     /// NHRP network on a redirecting interface (the caller rate-limits
     /// and reports them; see [`crate::redirect`]).
     pub redirects: Redirects,
+    /// ICMP errors this worker may still send; see
+    /// [`Worker::refill_icmp_errors`].
+    icmp_budget: u32,
 }
+
+/// ICMP errors a worker may send at once (its budget starts full).
+pub const ICMP_ERROR_BURST: u32 = 50;
 
 /// Bytes of a packet kept with a redirect candidate (the IP header and the
 /// start of the payload, what a Traffic Indication quotes).
@@ -278,6 +301,7 @@ struct Acc<'c, 's> {
     counters: &'c mut WorkerCounters,
     tally: Tally<'s>,
     redirects: &'c mut Redirects,
+    icmp_budget: &'c mut u32,
 }
 
 impl Worker {
@@ -288,7 +312,24 @@ impl Worker {
             ports,
             counters: WorkerCounters::default(),
             redirects: Redirects::default(),
+            icmp_budget: ICMP_ERROR_BURST,
         }
+    }
+
+    /// Adds `tokens` to the ICMP error budget, up to `max`. The pipeline
+    /// has no clock: the loop around it refills the budget as time passes
+    /// (RFC 1812 section 4.3.2.8 and RFC 4443 section 2.4 ask for a rate
+    /// limit). Each error sent takes one token; with none left, the
+    /// offending packet is only dropped (counted as `icmp_errors_limited`
+    /// and under its drop reason).
+    pub fn refill_icmp_errors(&mut self, tokens: u32, max: u32) {
+        self.icmp_budget = self.icmp_budget.saturating_add(tokens).min(max);
+    }
+
+    /// ICMP errors that may still be sent.
+    #[must_use]
+    pub fn icmp_budget(&self) -> u32 {
+        self.icmp_budget
     }
 
     /// Processes a burst of Ethernet frames received on `rx_port`, writing
@@ -310,14 +351,13 @@ impl Worker {
         let ctx = Ctx {
             snap: &snap,
             ports: &self.ports,
+            rx_port,
         };
-        // The ingress port matters to policies that are not written yet
-        // (per-port ACLs); every port is treated alike today.
-        let _ = rx_port;
         let mut acc = Acc {
             counters: &mut self.counters,
             tally: Tally::new(),
             redirects: &mut self.redirects,
+            icmp_budget: &mut self.icmp_budget,
         };
         // First pass: classify, open, decapsulate, route. Packets bound for
         // a tunnel wait for the second pass.
@@ -377,6 +417,21 @@ impl Worker {
 struct Ctx<'s, 'a> {
     snap: &'s Snap<'a>,
     ports: &'s [PortInfo],
+    /// The port the burst arrived on (source of ICMP errors).
+    rx_port: u16,
+}
+
+/// An ICMP error the pipeline sends about a packet it cannot forward.
+#[derive(Clone, Copy, Debug)]
+enum IcmpError {
+    /// TTL or hop limit exhausted (ICMP 11/0, ICMPv6 3/0).
+    TimeExceeded,
+    /// Larger than the tunnel's MTU (ICMP 3/4 "fragmentation needed" for
+    /// IPv4 with DF set, RFC 1191; ICMPv6 2/0 "packet too big").
+    TooBig {
+        /// The MTU to report.
+        mtu: u16,
+    },
 }
 
 /// Inner packets may be forwarded into a tunnel; a decrypted packet is never
@@ -419,7 +474,7 @@ impl<'s> Ctx<'s, '_> {
         from: From,
         c: &mut Acc<'_, 's>,
     ) -> Result<Verdict<'s>, DropReason> {
-        let (dst, protocol, hlen, total, frag) = {
+        let (dst, protocol, hlen, total, frag, ttl) = {
             let ip = wire::ipv4::Ipv4Packet::new_checked(buf.data())?;
             if !ip.verify_checksum() {
                 return Err(DropReason::BadChecksum);
@@ -430,6 +485,7 @@ impl<'s> Ctx<'s, '_> {
                 ip.header_len(),
                 ip.total_len(),
                 ip.is_fragment(),
+                ip.ttl(),
             )
         };
         // Ethernet may pad short frames: the IP total length is the truth.
@@ -453,13 +509,18 @@ impl<'s> Ctx<'s, '_> {
                 self.local_in(buf, protocol, hlen, c)
             }
             Some(nh) => {
-                let ttl = {
-                    let mut ip = wire::ipv4::Ipv4Packet::new_unchecked(buf.data_mut());
-                    ip.decrement_ttl()
-                };
-                if ttl == 0 {
-                    return Err(DropReason::TtlExceeded);
+                if ttl <= 1 {
+                    // The error quotes the packet as it arrived.
+                    return self.icmp_error(
+                        buf,
+                        InnerProto::Ipv4,
+                        IcmpError::TimeExceeded,
+                        from,
+                        DropReason::TtlExceeded,
+                        c,
+                    );
                 }
+                wire::ipv4::Ipv4Packet::new_unchecked(buf.data_mut()).decrement_ttl();
                 self.forward(buf, nh, InnerProto::Ipv4, from, c)
             }
             None => Err(DropReason::NoRoute),
@@ -493,16 +554,103 @@ impl<'s> Ctx<'s, '_> {
                 self.local_in(buf, upper, upper_off, c)
             }
             Some(nh) => {
-                let hop = {
-                    let mut ip = wire::ipv6::Ipv6Packet::new_unchecked(buf.data_mut());
-                    ip.decrement_hop_limit()
-                };
-                if hop == 0 {
-                    return Err(DropReason::TtlExceeded);
+                if buf.data()[7] <= 1 {
+                    return self.icmp_error(
+                        buf,
+                        InnerProto::Ipv6,
+                        IcmpError::TimeExceeded,
+                        from,
+                        DropReason::TtlExceeded,
+                        c,
+                    );
                 }
+                wire::ipv6::Ipv6Packet::new_unchecked(buf.data_mut()).decrement_hop_limit();
                 self.forward(buf, nh, InnerProto::Ipv6, from, c)
             }
             None => Err(DropReason::NoRoute),
+        }
+    }
+
+    /// Replaces the IP packet in `buf`, which cannot be forwarded for
+    /// `reason`, by an ICMP error about it sent back to its source (through
+    /// the FIB: a port or a tunnel), when RFC 1812 section 4.3.2.7 and RFC
+    /// 4443 section 2.4 allow one: not about an ICMP error, a non-first
+    /// fragment, or a packet from or to an address that is not one host's;
+    /// and within the worker's budget. The source is the ingress port's
+    /// address of the family, else the tunnel's local address, else none
+    /// is sent. Without an error, the packet is dropped under `reason`.
+    fn icmp_error<B: PacketBuf>(
+        &self,
+        buf: &mut B,
+        proto: InnerProto,
+        kind: IcmpError,
+        from: From,
+        reason: DropReason,
+        c: &mut Acc<'_, 's>,
+    ) -> Result<Verdict<'s>, DropReason> {
+        let allowed = match proto {
+            InnerProto::Ipv4 => may_send_error_v4(buf.data()),
+            InnerProto::Ipv6 => may_send_error_v6(buf.data()),
+            InnerProto::Nhrp => false,
+        };
+        if !allowed {
+            return Err(reason);
+        }
+        let Some(source) = self.error_source(proto, from) else {
+            return Err(reason);
+        };
+        if *c.icmp_budget == 0 {
+            c.counters.icmp_errors_limited += 1;
+            return Err(reason);
+        }
+        let Some(to) = ip_src(buf.data(), proto) else {
+            return Err(reason);
+        };
+        let nh = match to {
+            IpAddr::V4(a) => self.snap.fib.lookup_v4(a.octets()),
+            IpAddr::V6(a) => self.snap.fib.lookup_v6(a.octets()),
+        };
+        let nh = match nh {
+            Some(NextHop::Local | NextHop::Blackhole) | None => return Err(reason),
+            Some(nh) => nh,
+        };
+        let built = match (source, to) {
+            (IpAddr::V4(s), IpAddr::V4(d)) => {
+                build_icmp_error_v4(buf, kind, s.octets(), d.octets())
+            }
+            (IpAddr::V6(s), IpAddr::V6(d)) => {
+                build_icmp_error_v6(buf, kind, s.octets(), d.octets())
+            }
+            _ => false,
+        };
+        if !built {
+            return Err(reason);
+        }
+        *c.icmp_budget -= 1;
+        c.counters.icmp_errors += 1;
+        // An ICMP error is never the subject of another: if this one cannot
+        // be forwarded either, it is dropped.
+        self.forward(buf, nh, proto, From::Wire, c)
+    }
+
+    /// Our address to send ICMP errors from, for a packet of `proto` that
+    /// arrived on the burst's port (through tunnel `from`, if so).
+    fn error_source(&self, proto: InnerProto, from: From) -> Option<IpAddr> {
+        let port = self.ports.get(usize::from(self.rx_port));
+        let tunnel_local = || match from {
+            From::Tunnel(id) => self.snap.tunnels.get(id).map(|t| t.local),
+            From::Wire => None,
+        };
+        match proto {
+            InnerProto::Ipv4 => port
+                .and_then(|p| p.ipv4)
+                .map(IpAddr::from)
+                .or_else(|| tunnel_local().filter(IpAddr::is_ipv4)),
+            InnerProto::Ipv6 => port
+                .and_then(|p| p.ipv6)
+                .map(IpAddr::from)
+                .or_else(|| tunnel_local().filter(IpAddr::is_ipv6)),
+            InnerProto::Nhrp => None,
         }
     }
 
@@ -712,7 +860,24 @@ impl<'s> Ctx<'s, '_> {
                     return Err(DropReason::NoOutboundSa);
                 }
                 if buf.len() > usize::from(tunnel.mtu) {
-                    return Err(DropReason::TooBig);
+                    // IPv4 without DF would need fragmenting, which the
+                    // dataplane does not do: dropped, and counted.
+                    let dont_frag = match proto {
+                        InnerProto::Ipv4 => buf.data().get(6).is_some_and(|b| b & 0x40 != 0),
+                        InnerProto::Ipv6 => true,
+                        InnerProto::Nhrp => false,
+                    };
+                    if !dont_frag {
+                        return Err(DropReason::TooBig);
+                    }
+                    return self.icmp_error(
+                        buf,
+                        proto,
+                        IcmpError::TooBig { mtu: tunnel.mtu },
+                        from,
+                        DropReason::TooBig,
+                        c,
+                    );
                 }
                 if let From::Tunnel(ingress) = from {
                     if ingress != id {
@@ -847,6 +1012,170 @@ impl<'s> Ctx<'s, '_> {
         d[6..12].copy_from_slice(&src);
         d[12..14].copy_from_slice(&ethertype.0.to_be_bytes());
         Ok(Action::Tx { port })
+    }
+}
+
+/// Most bytes of the offending IPv4 packet an ICMP error quotes: the error
+/// stays within 576 bytes (RFC 1812 section 4.3.2.3).
+const ICMP4_QUOTE_MAX: usize = 576 - 28;
+/// Most bytes of the offending IPv6 packet an ICMPv6 error quotes: the
+/// error stays within the minimum MTU (RFC 4443 section 2.4 (c)).
+const ICMP6_QUOTE_MAX: usize = 1280 - 48;
+
+/// Whether an ICMP error may be sent about the IPv4 packet `ip` (header
+/// validated): not about a non-first fragment, an ICMP error, or a packet
+/// from an address that is not one host's or to a multicast or broadcast
+/// one (RFC 1812 section 4.3.2.7).
+fn may_send_error_v4(ip: &[u8]) -> bool {
+    if ip.len() < wire::ipv4::HEADER_LEN {
+        return false;
+    }
+    let frag_offset = u16::from_be_bytes([ip[6], ip[7]]) & 0x1fff;
+    if frag_offset != 0 {
+        return false;
+    }
+    let src = std::net::Ipv4Addr::new(ip[12], ip[13], ip[14], ip[15]);
+    let dst = std::net::Ipv4Addr::new(ip[16], ip[17], ip[18], ip[19]);
+    if src.is_unspecified()
+        || src.is_loopback()
+        || src.is_multicast()
+        || src.is_broadcast()
+        || ip[12] >= 240
+        || ip[12] == 0
+        || dst.is_multicast()
+        || dst.is_broadcast()
+    {
+        return false;
+    }
+    if ip[9] == IpProtocol::ICMP.0 {
+        let hlen = usize::from(ip[0] & 0x0f) * 4;
+        // Echo reply and request, timestamps, information and address mask
+        // messages are queries; every other type is an error, or unknown.
+        return matches!(ip.get(hlen), Some(0 | 8 | 13 | 14 | 15 | 16 | 17 | 18));
+    }
+    true
+}
+
+/// Whether an ICMPv6 error may be sent about the IPv6 packet `ip` (header
+/// validated): not about an ICMPv6 error (types below 128), or a packet
+/// from an address that is not one host's or to a multicast one (RFC 4443
+/// section 2.4 (e)).
+fn may_send_error_v6(ip: &[u8]) -> bool {
+    if ip.len() < wire::ipv6::HEADER_LEN {
+        return false;
+    }
+    let mut s = [0u8; 16];
+    let mut d = [0u8; 16];
+    s.copy_from_slice(&ip[8..24]);
+    d.copy_from_slice(&ip[24..40]);
+    let (src, dst) = (std::net::Ipv6Addr::from(s), std::net::Ipv6Addr::from(d));
+    if src.is_unspecified() || src.is_loopback() || src.is_multicast() || dst.is_multicast() {
+        return false;
+    }
+    if ip[6] == IpProtocol::ICMPV6.0 {
+        return ip.get(wire::ipv6::HEADER_LEN).is_some_and(|&t| t >= 128);
+    }
+    true
+}
+
+/// Turns the IPv4 packet in `buf` into an ICMP error from `src` to `dst`
+/// quoting its start; false if the buffer has no headroom for it.
+fn build_icmp_error_v4<B: PacketBuf>(
+    buf: &mut B,
+    kind: IcmpError,
+    src: [u8; 4],
+    dst: [u8; 4],
+) -> bool {
+    let quote = buf.len().min(ICMP4_QUOTE_MAX);
+    if !buf.trim(buf.len() - quote) || !buf.prepend(28) {
+        return false;
+    }
+    let total = buf.len() as u16;
+    let d = buf.data_mut();
+    d[..20].copy_from_slice(&[
+        0x45,
+        0xc0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        ECHO_REPLY_TTL,
+        1,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+    ]);
+    d[2..4].copy_from_slice(&total.to_be_bytes());
+    d[12..16].copy_from_slice(&src);
+    d[16..20].copy_from_slice(&dst);
+    wire::ipv4::Ipv4Packet::new_unchecked(&mut d[..]).fill_checksum();
+    let (ty, code, rest) = match kind {
+        IcmpError::TimeExceeded => (11, 0, [0u8; 4]),
+        IcmpError::TooBig { mtu } => {
+            let m = mtu.to_be_bytes();
+            (3, 4, [0, 0, m[0], m[1]])
+        }
+    };
+    d[20..24].copy_from_slice(&[ty, code, 0, 0]);
+    d[24..28].copy_from_slice(&rest);
+    let sum = wire::checksum::checksum(&d[20..]);
+    d[22..24].copy_from_slice(&sum.to_be_bytes());
+    true
+}
+
+/// Turns the IPv6 packet in `buf` into an ICMPv6 error from `src` to
+/// `dst` quoting its start; false if the buffer has no headroom for it.
+fn build_icmp_error_v6<B: PacketBuf>(
+    buf: &mut B,
+    kind: IcmpError,
+    src: [u8; 16],
+    dst: [u8; 16],
+) -> bool {
+    let quote = buf.len().min(ICMP6_QUOTE_MAX);
+    if !buf.trim(buf.len() - quote) || !buf.prepend(48) {
+        return false;
+    }
+    let payload = (buf.len() - 40) as u16;
+    let d = buf.data_mut();
+    d[..8].copy_from_slice(&[0x60, 0, 0, 0, 0, 0, IpProtocol::ICMPV6.0, ECHO_REPLY_TTL]);
+    d[4..6].copy_from_slice(&payload.to_be_bytes());
+    d[8..24].copy_from_slice(&src);
+    d[24..40].copy_from_slice(&dst);
+    let (ty, rest) = match kind {
+        IcmpError::TimeExceeded => (3, 0u32),
+        IcmpError::TooBig { mtu } => (2, u32::from(mtu)),
+    };
+    d[40..44].copy_from_slice(&[ty, 0, 0, 0]);
+    d[44..48].copy_from_slice(&rest.to_be_bytes());
+    let sum = !wire::checksum::fold(wire::checksum::sum(
+        wire::checksum::pseudo_v6(&src, &dst, IpProtocol::ICMPV6.0, u32::from(payload)),
+        &d[40..],
+    ));
+    d[42..44].copy_from_slice(&sum.to_be_bytes());
+    true
+}
+
+/// The source address of the IP packet in `ip` (already validated).
+fn ip_src(ip: &[u8], proto: InnerProto) -> Option<IpAddr> {
+    match proto {
+        InnerProto::Ipv4 => {
+            let a: [u8; 4] = ip.get(12..16)?.try_into().ok()?;
+            Some(IpAddr::from(a))
+        }
+        InnerProto::Ipv6 => {
+            let a: [u8; 16] = ip.get(8..24)?.try_into().ok()?;
+            Some(IpAddr::from(a))
+        }
+        InnerProto::Nhrp => None,
     }
 }
 

@@ -167,12 +167,8 @@ fn node(
             fib: fib.reader(),
         },
         vec![
-            PortInfo {
-                mac: mac(me.my_mac + 2),
-            },
-            PortInfo {
-                mac: mac(me.my_mac + 3),
-            },
+            PortInfo::new(mac(me.my_mac + 2)),
+            PortInfo::new(mac(me.my_mac + 3)),
         ],
     );
     Node {
@@ -398,7 +394,8 @@ fn every_drop_reason_is_counted() {
         eth4(&udp4([10, 2, 0, 5], [172, 16, 0, 1], 53, b"x", 64)),
         DropReason::NoRoute,
     );
-    // TtlExceeded.
+    // TtlExceeded (the ports have no addresses here: no ICMP error, whose
+    // source would be the ingress port's).
     expect_drop(
         &mut a,
         LAN,
@@ -412,7 +409,8 @@ fn every_drop_reason_is_counted() {
         eth4(&udp4([10, 1, 0, 5], [10, 99, 0, 7], 53, b"x", 64)),
         DropReason::NoTunnel,
     );
-    // TooBig: larger than the tunnel MTU of 1400.
+    // TooBig: larger than the tunnel MTU of 1400 (DF clear: the dataplane
+    // does not fragment, and sends no error).
     expect_drop(
         &mut a,
         LAN,
@@ -991,4 +989,194 @@ fn echo_requests_to_our_addresses_are_answered() {
     let (_, sealed) = one(&mut b, LAN, frame(mac(0x22), EtherType::IPV6, &bad6));
     expect_drop(&mut a, WAN, sealed, DropReason::BadChecksum);
     assert_eq!(a.worker.counters.echo_replies, 3);
+}
+
+/// `udp4` with DF set.
+fn udp4_df(src: [u8; 4], dst: [u8; 4], payload: &[u8], ttl: u8) -> Vec<u8> {
+    let mut p = udp4(src, dst, 53, payload, ttl);
+    p[6] |= 0x40;
+    Ipv4Packet::new_unchecked(&mut p[..]).fill_checksum();
+    p
+}
+
+/// `udp6` with a hop limit.
+fn udp6_hops(src: &str, dst: &str, payload: &[u8], hops: u8) -> Vec<u8> {
+    let mut p = udp6(src, dst, payload);
+    p[7] = hops;
+    p
+}
+
+/// Node A's worker again, with addresses on its ports (LAN 10.1.0.1 and
+/// 2001:db8:1::1).
+fn with_port_addresses(a: &mut Node) {
+    a.worker = Worker::new(
+        Tables {
+            sas: a.sas.reader(),
+            tunnels: a.tunnels.reader(),
+            fib: a.fib.reader(),
+        },
+        vec![
+            PortInfo {
+                mac: mac(A.my_mac + 2),
+                ipv4: Some([10, 1, 0, 1]),
+                ipv6: Some(
+                    "2001:db8:1::1"
+                        .parse::<std::net::Ipv6Addr>()
+                        .unwrap()
+                        .octets(),
+                ),
+            },
+            PortInfo::new(mac(A.my_mac + 3)),
+        ],
+    );
+}
+
+/// Checks an ICMP error frame sent out of A's LAN port to 10.1.0.5 from
+/// `src`: type, code, the 4 bytes after the checksum, and the quote.
+fn check_icmp4(
+    frame: &[u8],
+    src: [u8; 4],
+    ttl: u8,
+    ty: u8,
+    code: u8,
+    rest: [u8; 4],
+    quoted: &[u8],
+) {
+    assert_eq!(&frame[..6], &mac(A.my_mac + 1), "to the LAN host");
+    let ip = Ipv4Packet::new_checked(&frame[14..]).unwrap();
+    assert!(ip.verify_checksum());
+    assert_eq!(ip.src_addr(), src);
+    assert_eq!(ip.dst_addr(), [10, 1, 0, 5]);
+    assert_eq!(ip.protocol(), IpProtocol::ICMP);
+    assert_eq!(ip.ttl(), ttl);
+    let icmp = &frame[34..];
+    assert_eq!((icmp[0], icmp[1]), (ty, code));
+    assert_eq!(checksum::checksum(icmp), 0, "ICMP checksum");
+    assert_eq!(&icmp[4..8], &rest);
+    let n = quoted.len().min(548);
+    assert_eq!(&icmp[8..], &quoted[..n], "the offending packet's start");
+    assert!(frame.len() - 14 <= 576);
+}
+
+/// ICMP errors: time exceeded and fragmentation needed / packet too big,
+/// for IPv4 and IPv6, from the ingress port's address or (through a
+/// tunnel, on a node whose ports have none) the tunnel's local address;
+/// none about ICMP errors or packets without DF; and a rate limit.
+#[test]
+fn icmp_errors_time_exceeded_and_too_big() {
+    let (mut a, mut b) = pair(TunnelMode::Gre { key: Some(5) }, false, (A.wan, B.wan));
+    with_port_addresses(&mut a);
+    let lan_ip = [10, 1, 0, 1];
+
+    // TTL 1 from the LAN, routed into the tunnel: time exceeded.
+    let p = udp4([10, 1, 0, 5], [10, 2, 0, 7], 53, b"traceroute", 1);
+    let (act, f) = one(&mut a, LAN, eth4(&p));
+    assert_eq!(act, Action::Tx { port: LAN });
+    check_icmp4(&f, lan_ip, 64, 11, 0, [0; 4], &p);
+    assert_eq!(a.worker.counters.icmp_errors, 1);
+    assert_eq!(a.worker.counters.drops_for(DropReason::TtlExceeded), 0);
+
+    // 1500 bytes with DF into the 1400-byte tunnel: fragmentation needed,
+    // next-hop MTU 1400, quoting 548 bytes.
+    let big = udp4_df([10, 1, 0, 5], [10, 2, 0, 7], &[7; 1472], 64);
+    let (act, f) = one(&mut a, LAN, eth4(&big));
+    assert_eq!(act, Action::Tx { port: LAN });
+    let quoted = after_hop4(&big);
+    check_icmp4(&f, lan_ip, 64, 3, 4, [0, 0, 0x05, 0x78], &quoted);
+    assert_eq!(f.len() - 14, 576);
+    // Without DF: dropped, no error.
+    let big_nodf = udp4([10, 1, 0, 5], [10, 2, 0, 7], 53, &[7; 1472], 64);
+    expect_drop(&mut a, LAN, eth4(&big_nodf), DropReason::TooBig);
+
+    // IPv6: packet too big (the error fills the minimum MTU), and hop
+    // limit 1.
+    let big6 = udp6_hops("2001:db8:1::5", "2001:db8:2::7", &[9; 1452], 64);
+    let (act, f) = one(&mut a, LAN, frame(mac(0x12), EtherType::IPV6, &big6));
+    assert_eq!(act, Action::Tx { port: LAN });
+    let got = &f[14..];
+    assert_eq!(got.len(), 1280);
+    let ip = Ipv6Packet::new_checked(got).unwrap();
+    assert_eq!(
+        ip.src_addr(),
+        "2001:db8:1::1"
+            .parse::<std::net::Ipv6Addr>()
+            .unwrap()
+            .octets()
+    );
+    assert_eq!(
+        ip.dst_addr(),
+        "2001:db8:1::5"
+            .parse::<std::net::Ipv6Addr>()
+            .unwrap()
+            .octets()
+    );
+    assert_eq!((got[40], got[41]), (2, 0), "packet too big");
+    assert_eq!(&got[44..48], &1400u32.to_be_bytes());
+    assert_eq!(icmp6_sum(got), 0xffff, "ICMPv6 checksum");
+    assert_eq!(&got[48..55], &big6[..7]);
+    assert_eq!(got[55], 63, "quoted with its hop limit less one");
+    assert_eq!(&got[56..], &big6[8..1232]);
+    let hop1 = udp6_hops("2001:db8:1::5", "2001:db8:2::7", b"x", 1);
+    let (act, f) = one(&mut a, LAN, frame(mac(0x12), EtherType::IPV6, &hop1));
+    assert_eq!(act, Action::Tx { port: LAN });
+    assert_eq!((f[14 + 40], f[14 + 41]), (3, 0), "time exceeded");
+    assert_eq!(icmp6_sum(&f[14..]), 0xffff);
+    assert_eq!(&f[14 + 48..], &hop1[..]);
+    assert_eq!(a.worker.counters.icmp_errors, 4);
+
+    // Never about an ICMP error (here a destination unreachable with TTL
+    // 1), nor from a source that is not one host's; an echo request is a
+    // query and gets its error.
+    let mut unreach = echo4([10, 1, 0, 5], [10, 2, 0, 7], 3, b"quoted");
+    unreach[8] = 1;
+    Ipv4Packet::new_unchecked(&mut unreach[..]).fill_checksum();
+    expect_drop(&mut a, LAN, eth4(&unreach), DropReason::TtlExceeded);
+    let mut mcast = udp4([224, 0, 0, 5], [10, 2, 0, 7], 53, b"x", 1);
+    Ipv4Packet::new_unchecked(&mut mcast[..]).fill_checksum();
+    expect_drop(&mut a, LAN, eth4(&mcast), DropReason::TtlExceeded);
+    let mut ping = echo4([10, 1, 0, 5], [10, 2, 0, 7], 8, b"ping");
+    ping[8] = 1;
+    Ipv4Packet::new_unchecked(&mut ping[..]).fill_checksum();
+    assert_eq!(one(&mut a, LAN, eth4(&ping)).0, Action::Tx { port: LAN });
+    assert_eq!(a.worker.counters.icmp_errors, 5);
+
+    // The budget: what is left of the burst goes, then nothing until the
+    // loop refills it.
+    let left = a.worker.icmp_budget();
+    assert_eq!(left, dataplane::pipeline::ICMP_ERROR_BURST - 5);
+    let frames: Vec<Vec<u8>> = (0..=left).map(|_| eth4(&p)).collect();
+    let out = run(&mut a, LAN, &frames);
+    let sent = out
+        .iter()
+        .filter(|(act, _)| *act == Action::Tx { port: LAN })
+        .count();
+    assert_eq!(sent as u32, left);
+    assert_eq!(out.last().unwrap().0, Action::Drop(DropReason::TtlExceeded));
+    assert_eq!(a.worker.counters.icmp_errors_limited, 1);
+    a.worker
+        .refill_icmp_errors(1, dataplane::pipeline::ICMP_ERROR_BURST);
+    assert_eq!(one(&mut a, LAN, eth4(&p)).0, Action::Tx { port: LAN });
+    assert_eq!(a.worker.icmp_budget(), 0);
+
+    // Through the tunnel, on B whose ports have no address: the packet
+    // left A with TTL 1, B sends the error from the tunnel's local address
+    // back through the tunnel, and A delivers it to the LAN host.
+    a.worker
+        .refill_icmp_errors(10, dataplane::pipeline::ICMP_ERROR_BURST);
+    let p2 = udp4([10, 1, 0, 5], [10, 2, 0, 7], 53, b"two hops", 2);
+    let (act, sealed) = one(&mut a, LAN, eth4(&p2));
+    assert_eq!(act, Action::Tx { port: WAN });
+    let (act, sealed_err) = one(&mut b, WAN, sealed);
+    assert_eq!(
+        act,
+        Action::Tx { port: WAN },
+        "the error goes back into the tunnel"
+    );
+    assert_eq!(b.worker.counters.icmp_errors, 1);
+    let (act, f) = one(&mut a, WAN, sealed_err);
+    assert_eq!(act, Action::Tx { port: LAN });
+    let IpAddr::V4(b_wan) = B.wan else {
+        unreachable!()
+    };
+    check_icmp4(&f, b_wan.octets(), 63, 11, 0, [0; 4], &after_hop4(&p2));
 }

@@ -83,10 +83,8 @@ fn pipeline_forwards_mbufs_zero_copy() {
     let mut worker = Worker::new(
         tables,
         vec![
-            PortInfo {
-                mac: [0x02, 0xbb, 0, 0, 0, 1],
-            },
-            PortInfo { mac: PORT1_MAC },
+            PortInfo::new([0x02, 0xbb, 0, 0, 0, 1]),
+            PortInfo::new(PORT1_MAC),
         ],
     );
 

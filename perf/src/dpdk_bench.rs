@@ -723,7 +723,7 @@ fn pcap_variant(
     let plan = plan_for(mode, alg_or, false, crypto)?;
     let (sas, tunnels) = appliance::dp::build_tunnels(&plan)?;
     let routes = Routes::new(&plan)?;
-    let infos = vec![PortInfo { mac: LAN_MAC }, PortInfo { mac: WAN_MAC }];
+    let infos = vec![PortInfo::new(LAN_MAC), PortInfo::new(WAN_MAC)];
     let tables = Tables {
         sas: sas.reader(),
         tunnels: tunnels.reader(),
@@ -1118,7 +1118,7 @@ impl Bench<'_> {
         let plan = plan_for(mode, alg_or, true, self.crypto)?;
         let (mut sas, tunnels) = appliance::dp::build_tunnels(&plan)?;
         let routes = Routes::new(&plan)?;
-        let infos = vec![PortInfo { mac: LAN_MAC }, PortInfo { mac: WAN_MAC }];
+        let infos = vec![PortInfo::new(LAN_MAC), PortInfo::new(WAN_MAC)];
         let tables = Tables {
             sas: sas.reader(),
             tunnels: tunnels.reader(),

@@ -134,7 +134,7 @@ impl Node {
                 tunnels: tunnels.reader(),
                 fib: fib.reader(),
             },
-            vec![PortInfo { mac: LAN_MAC }, PortInfo { mac: WAN_MAC }],
+            vec![PortInfo::new(LAN_MAC), PortInfo::new(WAN_MAC)],
         );
         Self {
             worker,

@@ -304,7 +304,13 @@ pub fn run(plan: &Plan, stop: Arc<AtomicBool>, log: &mut dyn Write) -> Result<Re
                 .mac_addr()
                 .with_context(|| format!("ports[{i}] {}: MAC address", p.name))?,
         };
-        infos.push(PortInfo { mac });
+        // The port's first addresses source the ICMP errors about packets
+        // that arrive on it.
+        infos.push(PortInfo {
+            mac,
+            ipv4: p.v4.first().map(|(a, _)| a.octets()),
+            ipv6: p.v6.first().map(|(a, _)| a.octets()),
+        });
         addrs.push(PortAddrs {
             mac,
             v4: p.v4.clone(),

@@ -244,6 +244,8 @@ pub fn worker_line(s: &WorkerStats) -> String {
             ("punted", c.punted),
             ("consumed", c.consumed),
             ("echo_replies", c.echo_replies),
+            ("icmp_errors", c.icmp_errors),
+            ("icmp_errors_limited", c.icmp_errors_limited),
             ("dropped", c.total_drops()),
             ("tx_sent", s.tx_sent),
             ("tx_full", s.tx_full),

@@ -19,7 +19,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use dataplane::pipeline::{Action, Punt, Worker};
+use dataplane::pipeline::{Action, Punt, Worker, ICMP_ERROR_BURST};
 use dataplane::redirect::RedirectLimiter;
 use dataplane::BURST_MAX;
 use ffi::lcore::tsc;
@@ -62,6 +62,10 @@ pub struct WorkerCtx {
 /// (the control plane's `ip nhrp redirect timeout` applies on top).
 const REDIRECT_SLOTS: usize = 4096;
 
+/// ICMP errors a worker sends per second at most (with a burst of
+/// [`ICMP_ERROR_BURST`]), as Linux's `icmp_msgs_per_sec` default.
+const ICMP_ERRORS_PER_SEC: u64 = 1000;
+
 /// Runs the loop until `stop` is set, then returns the counters. The
 /// queue handles are dropped on return (so the ports can stop).
 pub fn run_worker(ctx: WorkerCtx, stop: &AtomicBool) -> WorkerStats {
@@ -84,6 +88,8 @@ pub fn run_worker(ctx: WorkerCtx, stop: &AtomicBool) -> WorkerStats {
     let mut punts = MbufBurst::<BURST_MAX>::new();
     let mut trash = MbufBurst::<BURST_MAX>::new();
     let mut backoff = Backoff::new(idle);
+    let icmp_period = (hz / ICMP_ERRORS_PER_SEC).max(1);
+    let mut icmp_last = tsc::now();
 
     while !stop.load(Ordering::Relaxed) {
         let mut work = 0;
@@ -178,6 +184,19 @@ pub fn run_worker(ctx: WorkerCtx, stop: &AtomicBool) -> WorkerStats {
             flush_all(&mut batches, &mut tx, &mut s);
         }
 
+        // Refill the ICMP error budget with the time that passed (only
+        // read the clock when it is not full).
+        if worker.icmp_budget() < ICMP_ERROR_BURST {
+            let now = tsc::now();
+            let tokens = now.saturating_sub(icmp_last) / icmp_period;
+            if tokens > 0 {
+                worker.refill_icmp_errors(
+                    u32::try_from(tokens).unwrap_or(u32::MAX),
+                    ICMP_ERROR_BURST,
+                );
+                icmp_last = icmp_last.saturating_add(tokens * icmp_period);
+            }
+        }
         s.polls += 1;
         let action = backoff.after_poll(work);
         if work == 0 {
