@@ -124,6 +124,26 @@ fn spoke_to_spoke_shortcut_end_to_end() {
         s2_1.0 >= s2_0.0 + 10,
         "spoke2 encrypted {s2_0:?} -> {s2_1:?}"
     );
+    // Path MTU discovery through the tunnel (MTU 1400): a 1500-byte
+    // packet with DF from host1 gets "fragmentation needed" from spoke1's
+    // dataplane; one of 1400 bytes crosses.
+    let big = s.ping(
+        0,
+        "192.168.120.10",
+        &["-c", "1", "-W", "2", "-M", "do", "-s", "1472"],
+    );
+    let text = format!("{big:?}");
+    assert!(
+        big.is_err() && text.contains("mtu = 1400"),
+        "fragmentation needed from spoke1: {text}\n{}",
+        s.show(S1, &["dataplane"])
+    );
+    let fits = s.ping(
+        0,
+        "192.168.120.10",
+        &["-c", "2", "-W", "2", "-M", "do", "-s", "1372"],
+    );
+    assert!(fits.is_ok(), "1400 bytes cross: {fits:?}");
     // Per-SA counters: spoke2's shortcut SA opened the pings.
     let ipsec = s.show(S2, &["crypto", "ipsec", "sa"]);
     let decaps: u64 = ipsec

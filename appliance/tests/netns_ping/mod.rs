@@ -18,7 +18,8 @@
 //! installed once the main lcore resolves C, and a ping to 10.99.0.1 (on
 //! C's loopback) goes through it. Host A also pings the dataplane's own
 //! addresses (IPv4 on the near port, IPv6 on the far one), which the
-//! workers answer. Then host C loses its addresses, and the dataplane's entries for
+//! workers answer, and sends a probe with TTL (hop limit) 1 towards C,
+//! which the dataplane answers with time exceeded. Then host C loses its addresses, and the dataplane's entries for
 //! it time out (unanswered probes) and its host routes are removed. Names
 //! carry the test's pid; a guard deletes the namespaces (and
 //! with them the veths) even when the test fails.
@@ -196,6 +197,21 @@ max_probes = 2
     // port's over IPv6.
     let (ok_me4, text_me4) = ping(&["-c", "2", "-W", "1", "192.0.2.1"]);
     let (ok_me6, text_me6) = ping(&["-6", "-c", "2", "-W", "1", "2001:db8:c::1"]);
+    // TTL and hop limit 1 (traceroute's first probe): the dataplane answers
+    // with time exceeded from the near port's address. One probe each, no
+    // reply expected, so ping exits non-zero.
+    let expire = |args: &[&str]| -> String {
+        let mut cmd = vec!["ip", "netns", "exec", &ns_a, "ping"];
+        cmd.extend_from_slice(args);
+        let out = sh(&cmd);
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    };
+    let ttl4 = expire(&["-c", "1", "-t", "1", "-W", "2", "198.51.100.10"]);
+    let ttl6 = expire(&["-6", "-c", "1", "-t", "1", "-W", "2", "2001:db8:c::10"]);
     // Host C loses its addresses: it stops answering the dataplane's
     // probes, whose entries for it time out (Lost), and its host routes go.
     if ok4 && ok6 && ok_gw && ok_me4 && ok_me6 {
@@ -223,6 +239,18 @@ max_probes = 2
     // Forwarded both ways, ARP answered and resolved on both ports.
     let tx = counter(&out, "total:", "tx_packets").unwrap();
     assert!(tx >= 8, "{out}");
+    assert!(
+        ttl4.contains("From 192.0.2.1") && ttl4.contains("Time to live exceeded"),
+        "IPv4 time exceeded from the dataplane: {ttl4}\n{out}"
+    );
+    assert!(
+        ttl6.contains("From 2001:db8:a::1") && ttl6.contains("Time exceeded"),
+        "ICMPv6 time exceeded from the dataplane: {ttl6}\n{out}"
+    );
+    assert!(
+        counter(&out, "total:", "icmp_errors").unwrap() >= 2,
+        "{out}"
+    );
     let echo = counter(&out, "total:", "echo_replies").unwrap();
     assert!(
         echo >= 4,
