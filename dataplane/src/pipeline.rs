@@ -606,13 +606,8 @@ impl<'s> Ctx<'s, '_> {
         let Some(to) = ip_src(buf.data(), proto) else {
             return Err(reason);
         };
-        let nh = match to {
-            IpAddr::V4(a) => self.snap.fib.lookup_v4(a.octets()),
-            IpAddr::V6(a) => self.snap.fib.lookup_v6(a.octets()),
-        };
-        let nh = match nh {
-            Some(NextHop::Local | NextHop::Blackhole) | None => return Err(reason),
-            Some(nh) => nh,
+        let Some(nh) = self.route_back(to) else {
+            return Err(reason);
         };
         let built = match (source, to) {
             (IpAddr::V4(s), IpAddr::V4(d)) => {
@@ -631,6 +626,17 @@ impl<'s> Ctx<'s, '_> {
         // An ICMP error is never the subject of another: if this one cannot
         // be forwarded either, it is dropped.
         self.forward(buf, nh, proto, From::Wire, c)
+    }
+
+    /// The next hop towards `to` for a packet we answer with (an echo reply
+    /// or an ICMP error); `None` without a route, or when it is our own
+    /// address or a black hole.
+    fn route_back(&self, to: IpAddr) -> Option<NextHop> {
+        let nh = match to {
+            IpAddr::V4(a) => self.snap.fib.lookup_v4(a.octets()),
+            IpAddr::V6(a) => self.snap.fib.lookup_v6(a.octets()),
+        };
+        nh.filter(|nh| !matches!(nh, NextHop::Local | NextHop::Blackhole))
     }
 
     /// Our address to send ICMP errors from, for a packet of `proto` that
@@ -697,10 +703,10 @@ impl<'s> Ctx<'s, '_> {
             icmp[2..4].copy_from_slice(&sum.to_be_bytes());
             src
         };
-        let verdict = match self.snap.fib.lookup_v4(src) {
-            Some(NextHop::Local) | None => Err(DropReason::NoRoute),
-            Some(nh) => self.forward(buf, nh, InnerProto::Ipv4, From::Wire, c),
-        }?;
+        let nh = self
+            .route_back(IpAddr::from(src))
+            .ok_or(DropReason::NoRoute)?;
+        let verdict = self.forward(buf, nh, InnerProto::Ipv4, From::Wire, c)?;
         c.counters.echo_replies += 1;
         Ok(verdict)
     }
@@ -732,12 +738,7 @@ impl<'s> Ctx<'s, '_> {
             let mut dst = [0u8; 16];
             src.copy_from_slice(&d[8..24]);
             dst.copy_from_slice(&d[24..40]);
-            let len = icmp.len() as u32;
-            let sum = wire::checksum::sum(
-                wire::checksum::pseudo_v6(&src, &dst, IpProtocol::ICMPV6.0, len),
-                icmp,
-            );
-            if !wire::checksum::fold(sum) != 0 {
+            if !icmpv6_sum(&src, &dst, icmp) != 0 {
                 return Err(DropReason::BadChecksum);
             }
             let a = std::net::Ipv6Addr::from(src);
@@ -750,17 +751,14 @@ impl<'s> Ctx<'s, '_> {
             let icmp = &mut d[off..];
             icmp[0] = ICMPV6_ECHO_REPLY;
             icmp[2..4].copy_from_slice(&[0, 0]);
-            let sum = !wire::checksum::fold(wire::checksum::sum(
-                wire::checksum::pseudo_v6(&dst, &src, IpProtocol::ICMPV6.0, len),
-                icmp,
-            ));
+            let sum = !icmpv6_sum(&dst, &src, icmp);
             icmp[2..4].copy_from_slice(&sum.to_be_bytes());
             src
         };
-        let verdict = match self.snap.fib.lookup_v6(src) {
-            Some(NextHop::Local) | None => Err(DropReason::NoRoute),
-            Some(nh) => self.forward(buf, nh, InnerProto::Ipv6, From::Wire, c),
-        }?;
+        let nh = self
+            .route_back(IpAddr::from(src))
+            .ok_or(DropReason::NoRoute)?;
+        let verdict = self.forward(buf, nh, InnerProto::Ipv6, From::Wire, c)?;
         c.counters.echo_replies += 1;
         Ok(verdict)
     }
@@ -1156,12 +1154,19 @@ fn build_icmp_error_v6<B: PacketBuf>(
     };
     d[40..44].copy_from_slice(&[ty, 0, 0, 0]);
     d[44..48].copy_from_slice(&rest.to_be_bytes());
-    let sum = !wire::checksum::fold(wire::checksum::sum(
-        wire::checksum::pseudo_v6(&src, &dst, IpProtocol::ICMPV6.0, u32::from(payload)),
-        &d[40..],
-    ));
+    let sum = !icmpv6_sum(&src, &dst, &d[40..]);
     d[42..44].copy_from_slice(&sum.to_be_bytes());
     true
+}
+
+/// The folded one's complement sum of the ICMPv6 message `msg` from `src`
+/// to `dst` with its pseudo-header (0xffff when its checksum is right; the
+/// checksum to write is the complement of the sum with the field zeroed).
+fn icmpv6_sum(src: &[u8; 16], dst: &[u8; 16], msg: &[u8]) -> u16 {
+    wire::checksum::fold(wire::checksum::sum(
+        wire::checksum::pseudo_v6(src, dst, IpProtocol::ICMPV6.0, msg.len() as u32),
+        msg,
+    ))
 }
 
 /// The source address of the IP packet in `ip` (already validated).

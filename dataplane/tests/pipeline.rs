@@ -188,19 +188,50 @@ fn route(fib: &mut Fib, p: &str, nh: NextHop) {
     }
 }
 
-fn udp4(src: [u8; 4], dst: [u8; 4], dport: u16, payload: &[u8], ttl: u8) -> Vec<u8> {
-    let mut p = vec![0u8; 28 + payload.len()];
+/// An IPv4 packet with a zeroed payload of `payload_len` bytes.
+fn ipv4_packet(
+    src: [u8; 4],
+    dst: [u8; 4],
+    protocol: IpProtocol,
+    ttl: u8,
+    payload_len: usize,
+) -> Vec<u8> {
+    let mut p = vec![0u8; 20 + payload_len];
     Ipv4Repr {
         src,
         dst,
-        protocol: IpProtocol::UDP,
+        protocol,
         ttl,
         tos: 0,
         ident: 1,
         dont_frag: false,
-        payload_len: 8 + payload.len(),
+        payload_len,
     }
     .emit(&mut Ipv4Packet::new_unchecked(&mut p[..20]));
+    p
+}
+
+/// An IPv6 packet (hop limit 64) with a zeroed payload of `payload_len`
+/// bytes.
+fn ipv6_packet(src: &str, dst: &str, next_header: IpProtocol, payload_len: usize) -> Vec<u8> {
+    let (s, d): (std::net::Ipv6Addr, std::net::Ipv6Addr) =
+        (src.parse().unwrap(), dst.parse().unwrap());
+    let mut p = vec![0u8; 40 + payload_len];
+    Ipv6Repr {
+        src: s.octets(),
+        dst: d.octets(),
+        next_header,
+        hop_limit: 64,
+        traffic_class: 0,
+        flow_label: 0,
+        payload_len,
+    }
+    .emit(&mut Ipv6Packet::new_unchecked(&mut p[..40]));
+    p
+}
+
+fn udp4(src: [u8; 4], dst: [u8; 4], dport: u16, payload: &[u8], ttl: u8) -> Vec<u8> {
+    let mut p = ipv4_packet(src, dst, IpProtocol::UDP, ttl, 8 + payload.len());
     UdpRepr {
         src_port: 1234,
         dst_port: dport,
@@ -215,17 +246,7 @@ fn udp4(src: [u8; 4], dst: [u8; 4], dport: u16, payload: &[u8], ttl: u8) -> Vec<
 fn udp6(src: &str, dst: &str, payload: &[u8]) -> Vec<u8> {
     let (s, d): (std::net::Ipv6Addr, std::net::Ipv6Addr) =
         (src.parse().unwrap(), dst.parse().unwrap());
-    let mut p = vec![0u8; 48 + payload.len()];
-    Ipv6Repr {
-        src: s.octets(),
-        dst: d.octets(),
-        next_header: IpProtocol::UDP,
-        hop_limit: 64,
-        traffic_class: 0,
-        flow_label: 0,
-        payload_len: 8 + payload.len(),
-    }
-    .emit(&mut Ipv6Packet::new_unchecked(&mut p[..40]));
+    let mut p = ipv6_packet(src, dst, IpProtocol::UDP, 8 + payload.len());
     UdpRepr {
         src_port: 1234,
         dst_port: 53,
@@ -807,18 +828,7 @@ fn redirect_candidates_on_the_hub() {
 
 /// An ICMP echo request (RFC 792) from `src` to `dst`.
 fn echo4(src: [u8; 4], dst: [u8; 4], ty: u8, payload: &[u8]) -> Vec<u8> {
-    let mut p = vec![0u8; 28 + payload.len()];
-    Ipv4Repr {
-        src,
-        dst,
-        protocol: IpProtocol::ICMP,
-        ttl: 60,
-        tos: 0,
-        ident: 7,
-        dont_frag: false,
-        payload_len: 8 + payload.len(),
-    }
-    .emit(&mut Ipv4Packet::new_unchecked(&mut p[..20]));
+    let mut p = ipv4_packet(src, dst, IpProtocol::ICMP, 60, 8 + payload.len());
     p[20] = ty;
     p[24..28].copy_from_slice(&[0x12, 0x34, 0x00, 0x05]); // id, seq
     p[28..].copy_from_slice(payload);
@@ -829,19 +839,8 @@ fn echo4(src: [u8; 4], dst: [u8; 4], ty: u8, payload: &[u8]) -> Vec<u8> {
 
 /// An ICMPv6 message (RFC 4443) of type `ty` from `src` to `dst`.
 fn echo6(src: &str, dst: &str, ty: u8, payload: &[u8]) -> Vec<u8> {
-    let (s, d): (std::net::Ipv6Addr, std::net::Ipv6Addr) =
-        (src.parse().unwrap(), dst.parse().unwrap());
-    let mut p = vec![0u8; 48 + payload.len()];
-    Ipv6Repr {
-        src: s.octets(),
-        dst: d.octets(),
-        next_header: IpProtocol::ICMPV6,
-        hop_limit: 60,
-        traffic_class: 0,
-        flow_label: 0,
-        payload_len: 8 + payload.len(),
-    }
-    .emit(&mut Ipv6Packet::new_unchecked(&mut p[..40]));
+    let mut p = ipv6_packet(src, dst, IpProtocol::ICMPV6, 8 + payload.len());
+    p[7] = 60;
     p[40] = ty;
     p[44..48].copy_from_slice(&[0x12, 0x34, 0x00, 0x05]);
     p[48..].copy_from_slice(payload);

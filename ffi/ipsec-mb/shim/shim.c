@@ -57,30 +57,27 @@ void fv_imb_gcm_pre(uint32_t key_len, const uint8_t *key,
                 IMB_AES256_GCM_PRE(fv_mgr, key, out);
 }
 
-void fv_imb_gcm_enc(uint32_t key_len, const struct gcm_key_data *k,
-                    uint8_t *data, uint64_t len, const uint8_t *iv,
-                    const uint8_t *aad, uint64_t aad_len, uint8_t *tag)
+/* Encrypts (decrypt == 0) or decrypts `data` in place and writes the tag
+ * computed over the ciphertext to `tag` (16 bytes). key_len is 16 or 32. */
+void fv_imb_gcm(int decrypt, uint32_t key_len, const struct gcm_key_data *k,
+                uint8_t *data, uint64_t len, const uint8_t *iv,
+                const uint8_t *aad, uint64_t aad_len, uint8_t *tag)
 {
         struct gcm_context_data ctx;
 
-        if (key_len == 16)
-                IMB_AES128_GCM_ENC(fv_mgr, k, &ctx, data, data, len, iv, aad,
-                                   aad_len, tag, 16);
-        else
-                IMB_AES256_GCM_ENC(fv_mgr, k, &ctx, data, data, len, iv, aad,
-                                   aad_len, tag, 16);
-}
-
-void fv_imb_gcm_dec(uint32_t key_len, const struct gcm_key_data *k,
-                    uint8_t *data, uint64_t len, const uint8_t *iv,
-                    const uint8_t *aad, uint64_t aad_len, uint8_t *tag)
-{
-        struct gcm_context_data ctx;
-
-        if (key_len == 16)
-                IMB_AES128_GCM_DEC(fv_mgr, k, &ctx, data, data, len, iv, aad,
-                                   aad_len, tag, 16);
-        else
-                IMB_AES256_GCM_DEC(fv_mgr, k, &ctx, data, data, len, iv, aad,
-                                   aad_len, tag, 16);
+        if (key_len == 16) {
+                if (decrypt)
+                        IMB_AES128_GCM_DEC(fv_mgr, k, &ctx, data, data, len,
+                                           iv, aad, aad_len, tag, 16);
+                else
+                        IMB_AES128_GCM_ENC(fv_mgr, k, &ctx, data, data, len,
+                                           iv, aad, aad_len, tag, 16);
+        } else {
+                if (decrypt)
+                        IMB_AES256_GCM_DEC(fv_mgr, k, &ctx, data, data, len,
+                                           iv, aad, aad_len, tag, 16);
+                else
+                        IMB_AES256_GCM_ENC(fv_mgr, k, &ctx, data, data, len,
+                                           iv, aad, aad_len, tag, 16);
+        }
 }

@@ -41,17 +41,8 @@ mod sys {
         pub(crate) fn fv_imb_init() -> c_int;
         pub(crate) fn fv_imb_version() -> *const c_char;
         pub(crate) fn fv_imb_gcm_pre(key_len: u32, key: *const u8, out: *mut KeyData);
-        pub(crate) fn fv_imb_gcm_enc(
-            key_len: u32,
-            k: *const KeyData,
-            data: *mut u8,
-            len: u64,
-            iv: *const u8,
-            aad: *const u8,
-            aad_len: u64,
-            tag: *mut u8,
-        );
-        pub(crate) fn fv_imb_gcm_dec(
+        pub(crate) fn fv_imb_gcm(
+            decrypt: c_int,
             key_len: u32,
             k: *const KeyData,
             data: *mut u8,
@@ -229,24 +220,7 @@ impl GcmKey {
         aad: &[u8],
         data: &mut [u8],
     ) -> [u8; TAG_LEN] {
-        let mut tag = [0u8; TAG_LEN];
-        // SAFETY: the key was expanded by fv_imb_gcm_pre with the manager
-        // initialised; `data` is len readable and writable bytes (in place
-        // is allowed by the direct API); `nonce` is 12 readable bytes, `aad`
-        // aad_len, `tag` 16 writable bytes. The call keeps no pointer.
-        unsafe {
-            sys::fv_imb_gcm_enc(
-                self.key_len,
-                &self.data,
-                data.as_mut_ptr(),
-                data.len() as u64,
-                nonce.as_ptr(),
-                aad.as_ptr(),
-                aad.len() as u64,
-                tag.as_mut_ptr(),
-            )
-        };
-        tag
+        self.crypt(false, nonce, aad, data)
     }
 
     /// Decrypts `data` in place and checks `tag` (in constant time).
@@ -258,11 +232,32 @@ impl GcmKey {
         data: &mut [u8],
         tag: &[u8; TAG_LEN],
     ) -> Result<(), TagMismatch> {
-        let mut computed = [0u8; TAG_LEN];
-        // SAFETY: as in seal_in_place; the library writes the tag it
-        // computes into `computed` (16 bytes).
+        let computed = self.crypt(true, nonce, aad, data);
+        if tags_equal(&computed, tag) {
+            Ok(())
+        } else {
+            Err(TagMismatch)
+        }
+    }
+
+    /// Encrypts or decrypts `data` in place; the tag over the ciphertext.
+    #[inline]
+    fn crypt(
+        &self,
+        decrypt: bool,
+        nonce: &[u8; NONCE_LEN],
+        aad: &[u8],
+        data: &mut [u8],
+    ) -> [u8; TAG_LEN] {
+        let mut tag = [0u8; TAG_LEN];
+        // SAFETY: the key was expanded by fv_imb_gcm_pre with the manager
+        // initialised (GcmKey::new); `data` is len readable and writable
+        // bytes (in place is allowed by the direct API); `nonce` is 12
+        // readable bytes, `aad` aad_len, `tag` 16 writable bytes. The call
+        // keeps no pointer.
         unsafe {
-            sys::fv_imb_gcm_dec(
+            sys::fv_imb_gcm(
+                c_int::from(decrypt),
                 self.key_len,
                 &self.data,
                 data.as_mut_ptr(),
@@ -270,14 +265,10 @@ impl GcmKey {
                 nonce.as_ptr(),
                 aad.as_ptr(),
                 aad.len() as u64,
-                computed.as_mut_ptr(),
+                tag.as_mut_ptr(),
             )
         };
-        if tags_equal(&computed, tag) {
-            Ok(())
-        } else {
-            Err(TagMismatch)
-        }
+        tag
     }
 }
 
