@@ -229,6 +229,12 @@ pub fn dataplane_workers(w: &mut Writer, workers: &[(u32, WorkerStats)]) {
             p.echo_replies,
         );
         w.counter(
+            "flexvpn_dp_fragmented_total",
+            "IPv4 packets without DF split to fit their tunnel's MTU.",
+            &l,
+            p.fragmented,
+        );
+        w.counter(
             "flexvpn_dp_icmp_errors_total",
             "ICMP errors sent (time exceeded, fragmentation needed, packet too big).",
             &l,

@@ -124,6 +124,23 @@ fn spoke_to_spoke_shortcut_end_to_end() {
         s2_1.0 >= s2_0.0 + 10,
         "spoke2 encrypted {s2_0:?} -> {s2_1:?}"
     );
+    // 1500-byte packets without DF (before host1 learns the path MTU,
+    // which would make it fragment by itself): spoke1 splits them before
+    // encryption, host2 reassembles; the same for the replies at spoke2.
+    let nodf = s.ping(
+        0,
+        "192.168.120.10",
+        &["-c", "2", "-W", "2", "-M", "dont", "-s", "1472"],
+    );
+    assert!(nodf.is_ok(), "fragmented before encryption: {nodf:?}");
+    settle();
+    let show = s.show(S1, &["dataplane"]);
+    let fragmented: u64 = show
+        .split("fragmented ")
+        .skip(1)
+        .filter_map(|t| t.split(',').next()?.trim().parse::<u64>().ok())
+        .sum();
+    assert!(fragmented >= 2, "spoke1 split the pings:\n{show}");
     // Path MTU discovery through the tunnel (MTU 1400): a 1500-byte
     // packet with DF from host1 gets "fragmentation needed" from spoke1's
     // dataplane; one of 1400 bytes crosses.

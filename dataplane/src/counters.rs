@@ -124,6 +124,9 @@ pub struct WorkerCounters {
     pub punted: u64,
     /// Packets consumed without reply or error (NAT keepalives).
     pub consumed: u64,
+    /// IPv4 packets without DF larger than their tunnel's MTU, handed out
+    /// to be split into fragments ([`crate::pipeline::Action::Fragment`]).
+    pub fragmented: u64,
     /// ICMP and ICMPv6 echo requests to one of our addresses answered (the
     /// replies are also counted as transmitted, or dropped, as any packet).
     pub echo_replies: u64,
@@ -157,7 +160,7 @@ impl WorkerCounters {
 
     /// Names of the counters before the drops, in [`WorkerCounters::to_values`]
     /// order (the drops follow, in [`DropReason::ALL`] order).
-    pub const HEAD_NAMES: [&'static str; 11] = [
+    pub const HEAD_NAMES: [&'static str; 12] = [
         "rx_packets",
         "rx_bytes",
         "tx_packets",
@@ -166,6 +169,7 @@ impl WorkerCounters {
         "esp_encrypted",
         "punted",
         "consumed",
+        "fragmented",
         "echo_replies",
         "icmp_errors",
         "icmp_errors_limited",
@@ -186,6 +190,7 @@ impl WorkerCounters {
             self.esp_encrypted,
             self.punted,
             self.consumed,
+            self.fragmented,
             self.echo_replies,
             self.icmp_errors,
             self.icmp_errors_limited,
@@ -218,9 +223,10 @@ impl WorkerCounters {
             esp_encrypted: v[5],
             punted: v[6],
             consumed: v[7],
-            echo_replies: v[8],
-            icmp_errors: v[9],
-            icmp_errors_limited: v[10],
+            fragmented: v[8],
+            echo_replies: v[9],
+            icmp_errors: v[10],
+            icmp_errors_limited: v[11],
             drops,
         })
     }
@@ -235,6 +241,7 @@ impl WorkerCounters {
         self.esp_encrypted += other.esp_encrypted;
         self.punted += other.punted;
         self.consumed += other.consumed;
+        self.fragmented += other.fragmented;
         self.echo_replies += other.echo_replies;
         self.icmp_errors += other.icmp_errors;
         self.icmp_errors_limited += other.icmp_errors_limited;

@@ -43,6 +43,17 @@ pub enum Action {
     Punt(Punt),
     /// Nothing more to do (e.g. a NAT keepalive); free the buffer.
     Consumed,
+    /// The buffer holds an IPv4 packet without DF (TTL decremented, no
+    /// options) larger than tunnel `tunnel`'s MTU: the loop around the
+    /// pipeline, which owns the buffer pool, splits it into fragments of at
+    /// most `mtu` bytes ([`wire::ipv4::write_fragment`]) and hands them to
+    /// [`Worker::encapsulate`]; the original is then freed.
+    Fragment {
+        /// The tunnel.
+        tunnel: u32,
+        /// Largest fragment.
+        mtu: u16,
+    },
     /// Drop the buffer; already counted under this reason.
     Drop(DropReason),
 }
@@ -397,18 +408,52 @@ impl Worker {
             npending -= len;
             ctx.encap_group(tunnel, &group[..len], pkts, actions, &mut acc);
         }
-        let c = &mut *acc.counters;
-        for (buf, a) in pkts[..n].iter().zip(actions.iter()) {
-            match *a {
-                Action::Tx { .. } => {
-                    c.tx_packets += 1;
-                    c.tx_bytes += buf.len() as u64;
+        count_outcomes(acc.counters, &pkts[..n], actions);
+        acc.tally.flush();
+        n
+    }
+
+    /// Encapsulates IPv4 packets (the fragments the loop made of a packet
+    /// the pipeline answered with [`Action::Fragment`]) into tunnel
+    /// `tunnel` and sends them to its outer next hop, as a burst's second
+    /// pass does; one action per packet, counted as transmitted or dropped
+    /// (they were not received: `rx_packets` does not count them). At most
+    /// [`BURST_MAX`] packets; the count processed is returned.
+    pub fn encapsulate<B: PacketBuf>(
+        &mut self,
+        tunnel: u32,
+        pkts: &mut [B],
+        actions: &mut [Action; BURST_MAX],
+    ) -> usize {
+        let n = pkts.len().min(BURST_MAX);
+        let tables = &self.tables;
+        let snap = Snap {
+            sas: tables.sas.snapshot(),
+            tunnels: tables.tunnels.snapshot(),
+            fib: tables.fib.snapshot(),
+        };
+        let ctx = Ctx {
+            snap: &snap,
+            ports: &self.ports,
+            rx_port: 0,
+        };
+        let mut acc = Acc {
+            counters: &mut self.counters,
+            tally: Tally::new(),
+            redirects: &mut self.redirects,
+            icmp_budget: &mut self.icmp_budget,
+        };
+        match snap.tunnels.get(tunnel) {
+            Some(t) => {
+                let mut group = [(0usize, InnerProto::Ipv4); BURST_MAX];
+                for (i, g) in group[..n].iter_mut().enumerate() {
+                    g.0 = i;
                 }
-                Action::Punt(_) => c.punted += 1,
-                Action::Consumed => c.consumed += 1,
-                Action::Drop(reason) => c.drop(reason),
+                ctx.encap_group(t, &group[..n], pkts, actions, &mut acc);
             }
+            None => actions[..n].fill(Action::Drop(DropReason::NoTunnel)),
         }
+        count_outcomes(acc.counters, &pkts[..n], actions);
         acc.tally.flush();
         n
     }
@@ -858,14 +903,27 @@ impl<'s> Ctx<'s, '_> {
                     return Err(DropReason::NoOutboundSa);
                 }
                 if buf.len() > usize::from(tunnel.mtu) {
-                    // IPv4 without DF would need fragmenting, which the
-                    // dataplane does not do: dropped, and counted.
                     let dont_frag = match proto {
                         InnerProto::Ipv4 => buf.data().get(6).is_some_and(|b| b & 0x40 != 0),
                         InnerProto::Ipv6 => true,
                         InnerProto::Nhrp => false,
                     };
                     if !dont_frag {
+                        // IPv4 without options: split by the loop (it
+                        // has the buffer pool), each fragment then
+                        // encapsulated. With options: dropped.
+                        let plain = buf.data()[0] & 0x0f == 5;
+                        let fits = wire::ipv4::fragment_payload(
+                            usize::from(tunnel.mtu),
+                            wire::ipv4::HEADER_LEN,
+                        )
+                        .is_some();
+                        if proto == InnerProto::Ipv4 && plain && fits {
+                            return Ok(Verdict::Done(Action::Fragment {
+                                tunnel: id,
+                                mtu: tunnel.mtu,
+                            }));
+                        }
                         return Err(DropReason::TooBig);
                     }
                     return self.icmp_error(
@@ -1181,6 +1239,22 @@ fn ip_src(ip: &[u8], proto: InnerProto) -> Option<IpAddr> {
             Some(IpAddr::from(a))
         }
         InnerProto::Nhrp => None,
+    }
+}
+
+/// Counts each packet's outcome (every packet ends in exactly one).
+fn count_outcomes<B: PacketBuf>(c: &mut WorkerCounters, pkts: &[B], actions: &[Action]) {
+    for (buf, a) in pkts.iter().zip(actions.iter()) {
+        match *a {
+            Action::Tx { .. } => {
+                c.tx_packets += 1;
+                c.tx_bytes += buf.len() as u64;
+            }
+            Action::Punt(_) => c.punted += 1,
+            Action::Consumed => c.consumed += 1,
+            Action::Fragment { .. } => c.fragmented += 1,
+            Action::Drop(reason) => c.drop(reason),
+        }
     }
 }
 

@@ -430,12 +430,17 @@ fn every_drop_reason_is_counted() {
         eth4(&udp4([10, 1, 0, 5], [10, 99, 0, 7], 53, b"x", 64)),
         DropReason::NoTunnel,
     );
-    // TooBig: larger than the tunnel MTU of 1400 (DF clear: the dataplane
-    // does not fragment, and sends no error).
+    // TooBig: IPv6 larger than the tunnel MTU of 1400, and no address to
+    // send a packet-too-big from (the ports have none, the tunnel's local
+    // address is IPv4).
     expect_drop(
         &mut a,
         LAN,
-        eth4(&udp4([10, 1, 0, 5], [10, 2, 0, 7], 53, &[0; 1400], 64)),
+        frame(
+            mac(0x12),
+            EtherType::IPV6,
+            &udp6("2001:db8:1::5", "2001:db8:2::7", &[0; 1400]),
+        ),
         DropReason::TooBig,
     );
     // NotForUs: UDP to one of our addresses on another port.
@@ -1083,9 +1088,15 @@ fn icmp_errors_time_exceeded_and_too_big() {
     let quoted = after_hop4(&big);
     check_icmp4(&f, lan_ip, 64, 3, 4, [0, 0, 0x05, 0x78], &quoted);
     assert_eq!(f.len() - 14, 576);
-    // Without DF: dropped, no error.
+    // Without DF: no error, the packet is to be fragmented.
     let big_nodf = udp4([10, 1, 0, 5], [10, 2, 0, 7], 53, &[7; 1472], 64);
-    expect_drop(&mut a, LAN, eth4(&big_nodf), DropReason::TooBig);
+    assert_eq!(
+        one(&mut a, LAN, eth4(&big_nodf)).0,
+        Action::Fragment {
+            tunnel: 1,
+            mtu: 1400
+        }
+    );
 
     // IPv6: packet too big (the error fills the minimum MTU), and hop
     // limit 1.
@@ -1178,4 +1189,58 @@ fn icmp_errors_time_exceeded_and_too_big() {
         unreachable!()
     };
     check_icmp4(&f, b_wan.octets(), 63, 11, 0, [0; 4], &after_hop4(&p2));
+}
+
+/// IPv4 without DF larger than the tunnel's MTU: the pipeline hands it out
+/// to be split; the fragments (made with `write_fragment`, as the worker
+/// loop does) are encapsulated by `Worker::encapsulate`, cross to B, which
+/// forwards them to its LAN, where they reassemble into the packet.
+#[test]
+fn oversized_ipv4_without_df_is_fragmented_before_encryption() {
+    let (mut a, mut b) = pair(TunnelMode::Gre { key: Some(5) }, false, (A.wan, B.wan));
+    let p = udp4([10, 1, 0, 5], [10, 2, 0, 7], 53, &[0x5a; 1472], 64);
+    let (act, inner) = one(&mut a, LAN, eth4(&p));
+    assert_eq!(
+        act,
+        Action::Fragment {
+            tunnel: 1,
+            mtu: 1400
+        }
+    );
+    assert_eq!(a.worker.counters.fragmented, 1);
+    assert_eq!(inner, after_hop4(&p), "the IP packet, TTL decremented");
+
+    let chunk = dataplane::wire::ipv4::fragment_payload(1400, 20).unwrap();
+    let mut bufs = Vec::new();
+    let mut start = 0;
+    while start < inner.len() - 20 {
+        let len = chunk.min(inner.len() - 20 - start);
+        let mut out = vec![0u8; 20 + len];
+        dataplane::wire::ipv4::write_fragment(&inner, start, len, &mut out).unwrap();
+        bufs.push(VecBuf::new(&out));
+        start += len;
+    }
+    assert_eq!(bufs.len(), 2);
+    let mut actions = [Action::Consumed; BURST_MAX];
+    assert_eq!(a.worker.encapsulate(1, &mut bufs, &mut actions), 2);
+    assert_eq!(&actions[..2], &[Action::Tx { port: WAN }; 2]);
+    assert_eq!(a.worker.counters.esp_encrypted, 2);
+    let mut whole = vec![0u8; p.len() - 20];
+    for f in &bufs {
+        let (act, plain) = one(&mut b, WAN, f.data().to_vec());
+        assert_eq!(act, Action::Tx { port: LAN });
+        let ip = Ipv4Packet::new_checked(&plain[14..]).unwrap();
+        assert!(ip.verify_checksum());
+        assert!(ip.total_len() <= 1400);
+        let off = usize::from(u16::from_be_bytes([plain[20], plain[21]]) & 0x1fff) * 8;
+        let body = &plain[34..14 + ip.total_len()];
+        whole[off..off + body.len()].copy_from_slice(body);
+    }
+    assert_eq!(whole, &p[20..], "the fragments reassemble into the packet");
+
+    // Into a tunnel that is gone by then: dropped, counted.
+    let mut one_more = vec![VecBuf::new(&inner[..20 + 8])];
+    assert_eq!(a.worker.encapsulate(9, &mut one_more, &mut actions), 1);
+    assert_eq!(actions[0], Action::Drop(DropReason::NoTunnel));
+    assert_eq!(a.worker.counters.drops_for(DropReason::NoTunnel), 1);
 }

@@ -552,7 +552,7 @@ impl Link for ShmLink {
         for (i, (lcore, c)) in &self.workers {
             let _ = writeln!(
                 t,
-                "Worker {i} (lcore {lcore}): rx {} packets {} bytes, tx {} packets {} bytes, ESP encrypted {} decrypted {}, punted {}, echo replies {}, dropped {}",
+                "Worker {i} (lcore {lcore}): rx {} packets {} bytes, tx {} packets {} bytes, ESP encrypted {} decrypted {}, punted {}, echo replies {}, ICMP errors {}, fragmented {}, dropped {}",
                 c.rx_packets,
                 c.rx_bytes,
                 c.tx_packets,
@@ -561,6 +561,8 @@ impl Link for ShmLink {
                 c.esp_decrypted,
                 c.punted,
                 c.echo_replies,
+                c.icmp_errors,
+                c.fragmented,
                 c.total_drops()
             );
             let drops: Vec<String> = DropReason::ALL

@@ -45,11 +45,16 @@ pub struct WorkerStats {
     /// Redirect candidates not reported (the pair was reported within the
     /// last second, or no mbuf or ring room).
     pub redirect_limited: u64,
+    /// Fragments made of IPv4 packets too large for their tunnel.
+    pub fragments: u64,
+    /// Packets to fragment dropped (no mbuf for a fragment, or more
+    /// fragments than a burst).
+    pub fragment_failed: u64,
 }
 
 /// The pipeline's counters, then the loop's.
 const PIPE: usize = WorkerCounters::VALUES;
-const FIELDS: usize = PIPE + 13;
+const FIELDS: usize = PIPE + 15;
 
 impl PartialEq for WorkerStats {
     fn eq(&self, other: &Self) -> bool {
@@ -77,6 +82,8 @@ impl WorkerStats {
             self.injected_bad,
             self.redirect_sent,
             self.redirect_limited,
+            self.fragments,
+            self.fragment_failed,
         ];
         a[PIPE..].copy_from_slice(&tail);
         a
@@ -100,6 +107,8 @@ impl WorkerStats {
             injected_bad: t[10],
             redirect_sent: t[11],
             redirect_limited: t[12],
+            fragments: t[13],
+            fragment_failed: t[14],
         }
     }
 
@@ -120,6 +129,7 @@ impl WorkerStats {
             - i128::from(c.tx_packets)
             - i128::from(c.punted)
             - i128::from(c.consumed)
+            - i128::from(c.fragmented)
             - i128::from(c.total_drops())
     }
 }
@@ -257,6 +267,9 @@ pub fn worker_line(s: &WorkerStats) -> String {
             ("injected_bad", s.injected_bad),
             ("redirect_sent", s.redirect_sent),
             ("redirect_limited", s.redirect_limited),
+            ("fragmented", c.fragmented),
+            ("fragments", s.fragments),
+            ("fragment_failed", s.fragment_failed),
             ("polls", s.polls),
             ("idle_polls", s.idle_polls),
             ("sleeps", s.sleeps),

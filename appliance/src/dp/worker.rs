@@ -19,11 +19,12 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
+use dataplane::buffer::PacketBuf;
 use dataplane::pipeline::{Action, Punt, Worker, ICMP_ERROR_BURST};
 use dataplane::redirect::RedirectLimiter;
 use dataplane::BURST_MAX;
 use ffi::lcore::tsc;
-use ffi::{MbufBurst, Mempool, RingConsumer, RingProducer, RxQueue, TxQueue};
+use ffi::{Mbuf, MbufBurst, Mempool, RingConsumer, RingProducer, RxQueue, TxQueue};
 
 use super::idle::{Backoff, IdlePolicy};
 use super::meta::{self, Meta};
@@ -53,8 +54,9 @@ pub struct WorkerCtx {
     pub idle: IdlePolicy,
     /// Where the counters are copied for the main lcore.
     pub mirror: Option<Arc<StatsMirror>>,
-    /// Mbufs for redirect triggers (`None`: candidates are counted as
-    /// limited and dropped).
+    /// Mbufs for redirect triggers and fragments (`None`: redirect
+    /// candidates are counted as limited, packets to fragment as
+    /// `fragment_failed`, and dropped).
     pub pool: Option<Mempool>,
 }
 
@@ -87,6 +89,11 @@ pub fn run_worker(ctx: WorkerCtx, stop: &AtomicBool) -> WorkerStats {
     let mut batches: Vec<MbufBurst<BURST_MAX>> = (0..tx.len()).map(|_| MbufBurst::new()).collect();
     let mut punts = MbufBurst::<BURST_MAX>::new();
     let mut trash = MbufBurst::<BURST_MAX>::new();
+    // Packets to split into fragments, with their tunnel and MTU.
+    let mut to_split = MbufBurst::<BURST_MAX>::new();
+    let mut split_at = [(0u32, 0u16); BURST_MAX];
+    let mut frags = MbufBurst::<BURST_MAX>::new();
+    let mut frag_actions = [Action::Consumed; BURST_MAX];
     let mut backoff = Backoff::new(idle);
     let icmp_period = (hz / ICMP_ERRORS_PER_SEC).max(1);
     let mut icmp_last = tsc::now();
@@ -101,31 +108,47 @@ pub fn run_worker(ctx: WorkerCtx, stop: &AtomicBool) -> WorkerStats {
             work += n;
             let rx_port = *port;
             worker.process_burst(rx_port, &mut burst[..], &mut actions);
-            for (mut m, a) in burst.drain().zip(actions.iter()) {
-                match *a {
-                    Action::Tx { port } => {
-                        if let Some(b) = batches.get_mut(usize::from(port)) {
-                            push_or_flush(b, &mut tx[usize::from(port)], m, &mut s);
-                        } else {
-                            s.tx_bad_port += 1;
-                            let _ = trash.push(m);
-                        }
+            for (m, a) in burst.drain().zip(actions.iter()) {
+                if let Some(f) = dispatch(
+                    m,
+                    *a,
+                    rx_port,
+                    punt.is_some(),
+                    &mut batches,
+                    &mut tx,
+                    &mut punts,
+                    &mut trash,
+                    &mut s,
+                ) {
+                    // Split after the burst (one per packet at most).
+                    if to_split.push(f.0).is_err() {
+                        s.fragment_failed += 1;
+                    } else {
+                        split_at[to_split.len() - 1] = (f.1, f.2);
                     }
-                    Action::Punt(p) => {
-                        if punt.is_none() {
-                            s.punt_ring_full += 1;
-                            let _ = trash.push(m);
-                        } else if !meta::push(&mut m, Meta::Punt { rx_port, punt: p }) {
-                            s.punt_no_room += 1;
-                            let _ = trash.push(m);
-                        } else {
-                            let _ = punts.push(m);
-                        }
-                    }
-                    Action::Consumed | Action::Drop(_) => {
-                        // Counted by the pipeline.
-                        let _ = trash.push(m);
-                    }
+                }
+            }
+            for (i, m) in to_split.drain().enumerate() {
+                let (tunnel, mtu) = split_at[i];
+                split(m, mtu, pool.as_ref(), &mut frags, &mut s);
+                let k = frags.len();
+                if k == 0 {
+                    continue;
+                }
+                worker.encapsulate(tunnel, &mut frags[..], &mut frag_actions);
+                for (f, a) in frags.drain().zip(frag_actions[..k].iter()) {
+                    // Encapsulation gives Tx, a resolution punt or a drop.
+                    let _ = dispatch(
+                        f,
+                        *a,
+                        rx_port,
+                        punt.is_some(),
+                        &mut batches,
+                        &mut tx,
+                        &mut punts,
+                        &mut trash,
+                        &mut s,
+                    );
                 }
             }
             // Each of these held at most one burst: none overflowed.
@@ -220,12 +243,109 @@ pub fn run_worker(ctx: WorkerCtx, stop: &AtomicBool) -> WorkerStats {
     s
 }
 
+/// Acts on one packet's pipeline action: `Tx` into its port's batch,
+/// `Punt` into the punt burst (with its metadata), `Drop` and `Consumed`
+/// into the trash. A `Fragment` packet is handed back with its tunnel and
+/// MTU, for [`split`].
+#[allow(clippy::too_many_arguments)]
+#[inline]
+fn dispatch(
+    mut m: Mbuf,
+    a: Action,
+    rx_port: u16,
+    can_punt: bool,
+    batches: &mut [MbufBurst<BURST_MAX>],
+    tx: &mut [Option<TxQueue>],
+    punts: &mut MbufBurst<BURST_MAX>,
+    trash: &mut MbufBurst<BURST_MAX>,
+    s: &mut WorkerStats,
+) -> Option<(Mbuf, u32, u16)> {
+    match a {
+        Action::Tx { port } => {
+            if let Some(b) = batches.get_mut(usize::from(port)) {
+                push_or_flush(b, &mut tx[usize::from(port)], m, s);
+            } else {
+                s.tx_bad_port += 1;
+                free(trash, m);
+            }
+        }
+        Action::Punt(p) => {
+            if !can_punt {
+                s.punt_ring_full += 1;
+                free(trash, m);
+            } else if !meta::push(&mut m, Meta::Punt { rx_port, punt: p }) {
+                s.punt_no_room += 1;
+                free(trash, m);
+            } else if punts.push(m).is_err() {
+                // Only fragments can add punts past one burst's worth.
+                s.punt_ring_full += 1;
+            }
+        }
+        Action::Fragment { tunnel, mtu } => return Some((m, tunnel, mtu)),
+        Action::Consumed | Action::Drop(_) => {
+            // Counted by the pipeline.
+            free(trash, m);
+        }
+    }
+    None
+}
+
+/// Frees `m` with the next bulk free, or now if the trash is full.
+#[inline]
+fn free(trash: &mut MbufBurst<BURST_MAX>, m: Mbuf) {
+    // A full trash hands the mbuf back, which is freed when dropped here.
+    let _ = trash.push(m);
+}
+
+/// Splits the IPv4 packet in `m` into fragments of at most `mtu` bytes in
+/// fresh mbufs from `pool` (RFC 791), into `out`; `m` is freed. Counted in
+/// `fragments`; a packet that cannot be split whole (no pool, no mbuf, more
+/// than a burst of fragments) goes nowhere and is counted in
+/// `fragment_failed`.
+fn split(
+    m: Mbuf,
+    mtu: u16,
+    pool: Option<&Mempool>,
+    out: &mut MbufBurst<BURST_MAX>,
+    s: &mut WorkerStats,
+) {
+    out.clear();
+    let ip = m.data();
+    let hl = dataplane::wire::ipv4::HEADER_LEN;
+    let (Some(pool), Some(chunk)) = (
+        pool,
+        dataplane::wire::ipv4::fragment_payload(usize::from(mtu), hl),
+    ) else {
+        s.fragment_failed += 1;
+        return;
+    };
+    let payload = ip.len().saturating_sub(hl);
+    let mut start = 0;
+    while start < payload {
+        let len = chunk.min(payload - start);
+        let Some(mut f) = pool.alloc() else { break };
+        if !f.append(hl + len)
+            || dataplane::wire::ipv4::write_fragment(ip, start, len, f.data_mut()).is_none()
+            || out.push(f).is_err()
+        {
+            break;
+        }
+        start += len;
+    }
+    if start < payload {
+        out.clear();
+        s.fragment_failed += 1;
+        return;
+    }
+    s.fragments += out.len() as u64;
+}
+
 /// Adds `m` to a port's batch, sending the batch first if it is full.
 #[inline]
 fn push_or_flush(
     b: &mut MbufBurst<BURST_MAX>,
     q: &mut Option<TxQueue>,
-    m: ffi::Mbuf,
+    m: Mbuf,
     s: &mut WorkerStats,
 ) {
     if b.is_full() {

@@ -193,6 +193,47 @@ impl Ipv4Repr {
     }
 }
 
+/// Payload bytes per fragment when an IPv4 packet with a header of
+/// `header_len` bytes is split to fit `mtu` (RFC 791: fragment offsets
+/// count 8-byte units, so every fragment but the last carries a multiple
+/// of 8); `None` if no fragment can carry any.
+pub fn fragment_payload(mtu: usize, header_len: usize) -> Option<usize> {
+    let n = mtu.checked_sub(header_len)? & !7;
+    (n >= 8).then_some(n)
+}
+
+/// Writes into `out` the fragment of the IPv4 packet `packet` (validated,
+/// without options, DF clear) that carries `len` bytes of its payload from
+/// `start` (a multiple of 8). The header is the packet's with the total
+/// length, the more-fragments flag and the offset set (a packet that is
+/// already a fragment keeps its place in the original) and the checksum
+/// recomputed. Returns the fragment's length, or `None` if the arguments
+/// do not describe a piece of the payload or `out` is too short.
+pub fn write_fragment(packet: &[u8], start: usize, len: usize, out: &mut [u8]) -> Option<usize> {
+    let p = Ipv4Packet::new_checked(packet).ok()?;
+    if p.header_len() != HEADER_LEN || p.dont_frag() || start % 8 != 0 || len == 0 {
+        return None;
+    }
+    let payload = p.total_len() - HEADER_LEN;
+    let end = start.checked_add(len)?;
+    if end > payload || out.len() < HEADER_LEN + len {
+        return None;
+    }
+    let flags = u16::from_be_bytes([packet[6], packet[7]]);
+    let offset = usize::from(flags & 0x1fff) + start / 8;
+    let more = end < payload || flags & 0x2000 != 0;
+    let offset = u16::try_from(offset).ok().filter(|o| *o <= 0x1fff)?;
+    let total = u16::try_from(HEADER_LEN + len).ok()?;
+    out[..HEADER_LEN].copy_from_slice(&packet[..HEADER_LEN]);
+    out[2..4].copy_from_slice(&total.to_be_bytes());
+    let f = offset | if more { 0x2000 } else { 0 };
+    out[6..8].copy_from_slice(&f.to_be_bytes());
+    out[HEADER_LEN..HEADER_LEN + len]
+        .copy_from_slice(&packet[HEADER_LEN + start..HEADER_LEN + end]);
+    Ipv4Packet::new_unchecked(&mut out[..HEADER_LEN + len]).fill_checksum();
+    Some(HEADER_LEN + len)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -284,5 +325,123 @@ mod tests {
         let mut v = Ipv4Packet::new_checked(&mut p[..]).unwrap();
         assert_eq!(v.decrement_ttl(), 63);
         assert!(v.verify_checksum());
+    }
+
+    fn packet(payload: usize, flags: u16) -> Vec<u8> {
+        let mut p = vec![0u8; HEADER_LEN + payload];
+        Ipv4Repr {
+            src: [10, 0, 0, 1],
+            dst: [10, 0, 0, 2],
+            protocol: IpProtocol::UDP,
+            ttl: 9,
+            tos: 0,
+            ident: 0x4242,
+            dont_frag: false,
+            payload_len: payload,
+        }
+        .emit(&mut Ipv4Packet::new_unchecked(&mut p[..HEADER_LEN]));
+        for (i, b) in p[HEADER_LEN..].iter_mut().enumerate() {
+            *b = i as u8;
+        }
+        p[6..8].copy_from_slice(&flags.to_be_bytes());
+        Ipv4Packet::new_unchecked(&mut p[..]).fill_checksum();
+        p
+    }
+
+    /// Splits `p` to fit `mtu` and puts the pieces back together by their
+    /// offsets, as a receiver would.
+    fn split_and_reassemble(p: &[u8], mtu: usize) -> (Vec<Vec<u8>>, Vec<u8>) {
+        let payload = p.len() - HEADER_LEN;
+        let chunk = fragment_payload(mtu, HEADER_LEN).unwrap();
+        let mut frags = Vec::new();
+        let mut start = 0;
+        while start < payload {
+            let len = chunk.min(payload - start);
+            let mut out = vec![0u8; mtu];
+            let n = write_fragment(p, start, len, &mut out).unwrap();
+            out.truncate(n);
+            frags.push(out);
+            start += len;
+        }
+        let base = usize::from(u16::from_be_bytes([p[6], p[7]]) & 0x1fff) * 8;
+        let mut whole = vec![0u8; payload];
+        for f in &frags {
+            let ip = Ipv4Packet::new_checked(&f[..]).unwrap();
+            assert!(ip.verify_checksum());
+            assert_eq!(ip.ident(), 0x4242);
+            assert_eq!(&f[8..10], &p[8..10], "TTL and protocol kept");
+            let off = usize::from(u16::from_be_bytes([f[6], f[7]]) & 0x1fff) * 8 - base;
+            whole[off..off + f.len() - HEADER_LEN].copy_from_slice(&f[HEADER_LEN..]);
+        }
+        (frags, whole)
+    }
+
+    #[test]
+    fn test_fragments_reassemble() {
+        for (payload, mtu) in [
+            (1480, 1400),
+            (1480, 576),
+            (8, 28),
+            (1000, 1020),
+            (9000, 1400),
+        ] {
+            let p = packet(payload, 0);
+            let (frags, whole) = split_and_reassemble(&p, mtu);
+            assert_eq!(whole, &p[HEADER_LEN..], "{payload} in {mtu}");
+            for (i, f) in frags.iter().enumerate() {
+                assert!(f.len() <= mtu);
+                let more = u16::from_be_bytes([f[6], f[7]]) & 0x2000 != 0;
+                assert_eq!(more, i + 1 < frags.len(), "MF on all but the last");
+                if i + 1 < frags.len() {
+                    assert_eq!((f.len() - HEADER_LEN) % 8, 0);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn test_fragment_of_a_fragment_keeps_its_place() {
+        // The middle fragment of something (offset 185 units, MF set).
+        let p = packet(1480, 0x2000 | 185);
+        let (frags, whole) = split_and_reassemble(&p, 1000);
+        assert_eq!(whole, &p[HEADER_LEN..]);
+        let last = frags.last().unwrap();
+        assert_ne!(
+            u16::from_be_bytes([last[6], last[7]]) & 0x2000,
+            0,
+            "MF kept"
+        );
+        assert_eq!(u16::from_be_bytes([frags[0][6], frags[0][7]]) & 0x1fff, 185);
+    }
+
+    #[test]
+    fn test_fragment_refusals() {
+        let p = packet(100, 0);
+        let mut out = [0u8; 200];
+        assert_eq!(
+            write_fragment(&p, 3, 8, &mut out),
+            None,
+            "offset not a multiple of 8"
+        );
+        assert_eq!(
+            write_fragment(&p, 96, 8, &mut out),
+            None,
+            "past the payload"
+        );
+        assert_eq!(write_fragment(&p, 0, 0, &mut out), None);
+        assert_eq!(
+            write_fragment(&p, 0, 100, &mut out[..50]),
+            None,
+            "out too short"
+        );
+        let mut df = p.clone();
+        df[6] |= 0x40;
+        assert_eq!(write_fragment(&df, 0, 8, &mut out), None, "DF set");
+        assert_eq!(fragment_payload(27, 20), None);
+        assert_eq!(fragment_payload(1400, 20), Some(1376));
+        assert_eq!(fragment_payload(10, 20), None);
+        // An offset that would not fit the 13-bit field.
+        let far = packet(1480, 0x1fff);
+        assert_eq!(write_fragment(&far, 8, 8, &mut out), None);
     }
 }
