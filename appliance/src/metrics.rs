@@ -21,7 +21,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use controlplane::flexvpn::Node;
-use dataplane::counters::DropReason;
+use dataplane::counters::{DropReason, LATENCY_BOUNDS_NS};
 
 use crate::dp::stats::WorkerStats;
 
@@ -257,6 +257,22 @@ pub fn dataplane_workers(w: &mut Writer, workers: &[(u32, WorkerStats)]) {
             "Punts dropped because the ring to the main lcore was full.",
             &l,
             s.punt_ring_full,
+        );
+    }
+    for (lcore, s) in workers {
+        let lc = lcore.to_string();
+        let h = &s.latency;
+        #[allow(clippy::cast_precision_loss)]
+        let hist = Histogram {
+            bounds: LATENCY_BOUNDS_NS.iter().map(|b| *b as f64 / 1e9).collect(),
+            counts: h.counts.to_vec(),
+            sum: h.sum_ns as f64 / 1e9,
+        };
+        w.histogram(
+            "flexvpn_dp_packet_latency_seconds",
+            "Time packets stay in a worker: from their burst's receive to the end of its transmission (device queues not included).",
+            &[("lcore", lc.as_str())],
+            &hist,
         );
     }
     w.family(
@@ -618,11 +634,28 @@ mod tests {
         s.pipeline.rx_packets = 10;
         s.pipeline.drop(DropReason::ALL[0]);
         s.pipeline.drop(DropReason::ALL[0]);
+        s.latency.record(300, 4);
+        s.latency.record(1_000_000_000, 1);
         let mut w = Writer::new();
         dataplane_workers(&mut w, &[(1, s.clone()), (2, WorkerStats::default())]);
         let t = w.finish();
         assert!(check_exposition(&t) > DropReason::COUNT * 2);
         assert!(t.contains("flexvpn_dp_rx_packets_total{lcore=\"1\"} 10\n"));
+        // The latency histogram: cumulative buckets in seconds.
+        assert!(
+            t.contains(
+                "flexvpn_dp_packet_latency_seconds_bucket{lcore=\"1\",le=\"0.000000512\"} 4\n"
+            ),
+            "{t}"
+        );
+        assert!(
+            t.contains("flexvpn_dp_packet_latency_seconds_bucket{lcore=\"1\",le=\"+Inf\"} 5\n"),
+            "{t}"
+        );
+        assert!(
+            t.contains("flexvpn_dp_packet_latency_seconds_count{lcore=\"1\"} 5\n"),
+            "{t}"
+        );
         assert!(t.contains(&format!(
             "flexvpn_dp_drops_total{{lcore=\"1\",reason=\"{}\"}} 2\n",
             DropReason::ALL[0].name()

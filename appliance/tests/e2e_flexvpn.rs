@@ -190,6 +190,14 @@ fn spoke_to_spoke_shortcut_end_to_end() {
         m.contains("flexvpn_dp_drops_total{lcore=\"1\",reason="),
         "{m}"
     );
+    // The dataplane's latency histogram, with the packets of the run in it.
+    assert!(
+        m.lines().any(
+            |l| l.starts_with("flexvpn_dp_packet_latency_seconds_count{lcore=\"1\"}")
+                && !l.ends_with(" 0")
+        ),
+        "{m}"
+    );
     let esp_hub = tshark_fields(&hub_pcap, &[], "esp", &["frame.number"]).unwrap();
     assert!(
         esp_hub.is_empty(),

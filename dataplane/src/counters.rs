@@ -251,6 +251,80 @@ impl WorkerCounters {
     }
 }
 
+/// Upper bounds (ns) of the [`LatencyHistogram`] buckets: 256 ns doubling
+/// to about 67 ms; one more bucket holds the rest.
+pub const LATENCY_BOUNDS_NS: [u64; 19] = [
+    256, 512, 1_024, 2_048, 4_096, 8_192, 16_384, 32_768, 65_536, 131_072, 262_144, 524_288,
+    1_048_576, 2_097_152, 4_194_304, 8_388_608, 16_777_216, 33_554_432, 67_108_864,
+];
+
+/// Buckets of a [`LatencyHistogram`] (the bounds, then the overflow).
+pub const LATENCY_BUCKETS: usize = LATENCY_BOUNDS_NS.len() + 1;
+
+/// How long packets stayed in a worker, in power-of-two buckets: the loop
+/// around the pipeline times each burst from its receive to the end of its
+/// transmission and records that time once per packet of the burst. Plain
+/// integers, no allocation; the values travel to the control plane with
+/// the counters.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LatencyHistogram {
+    /// Packets per bucket (not cumulative).
+    pub counts: [u64; LATENCY_BUCKETS],
+    /// Sum of the recorded times, ns.
+    pub sum_ns: u64,
+}
+
+impl LatencyHistogram {
+    /// How many values [`LatencyHistogram::values`] has.
+    pub const VALUES: usize = LATENCY_BUCKETS + 1;
+
+    /// Records `packets` packets that stayed `ns` nanoseconds.
+    #[inline]
+    pub fn record(&mut self, ns: u64, packets: u64) {
+        let i = LATENCY_BOUNDS_NS
+            .iter()
+            .position(|b| ns <= *b)
+            .unwrap_or(LATENCY_BOUNDS_NS.len());
+        self.counts[i] += packets;
+        self.sum_ns = self.sum_ns.saturating_add(ns.saturating_mul(packets));
+    }
+
+    /// Packets recorded.
+    pub fn count(&self) -> u64 {
+        self.counts.iter().sum()
+    }
+
+    /// The bucket counts, then the sum.
+    pub fn values(&self) -> [u64; Self::VALUES] {
+        let mut v = [0u64; Self::VALUES];
+        v[..LATENCY_BUCKETS].copy_from_slice(&self.counts);
+        v[LATENCY_BUCKETS] = self.sum_ns;
+        v
+    }
+
+    /// The inverse of [`LatencyHistogram::values`]; `None` for a list of
+    /// another length.
+    pub fn from_values(v: &[u64]) -> Option<Self> {
+        if v.len() != Self::VALUES {
+            return None;
+        }
+        let mut counts = [0u64; LATENCY_BUCKETS];
+        counts.copy_from_slice(&v[..LATENCY_BUCKETS]);
+        Some(Self {
+            counts,
+            sum_ns: v[LATENCY_BUCKETS],
+        })
+    }
+
+    /// Adds `other` into `self`.
+    pub fn accumulate(&mut self, other: &Self) {
+        for (a, b) in self.counts.iter_mut().zip(other.counts.iter()) {
+            *a += *b;
+        }
+        self.sum_ns = self.sum_ns.saturating_add(other.sum_ns);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -292,5 +366,29 @@ mod tests {
         assert_eq!(a.drops_for(DropReason::Replay), 2);
         assert_eq!(a.total_drops(), 3);
         assert_eq!(a.rx_packets, 3);
+    }
+
+    #[test]
+    fn test_latency_histogram() {
+        let mut h = LatencyHistogram::default();
+        h.record(0, 1);
+        h.record(256, 2);
+        h.record(257, 3);
+        h.record(1_000, 4);
+        h.record(u64::MAX / 2, 5);
+        assert_eq!(h.counts[0], 3, "up to 256 ns, bound included");
+        assert_eq!(h.counts[1], 3);
+        assert_eq!(h.counts[2], 4);
+        assert_eq!(h.counts[LATENCY_BUCKETS - 1], 5, "past the last bound");
+        assert_eq!(h.count(), 15);
+        assert_eq!(h.sum_ns, u64::MAX, "the sum saturates");
+        let back = LatencyHistogram::from_values(&h.values()).unwrap();
+        assert_eq!(back, h);
+        assert!(LatencyHistogram::from_values(&h.values()[1..]).is_none());
+        let mut t = LatencyHistogram::default();
+        t.accumulate(&back);
+        t.accumulate(&LatencyHistogram::default());
+        assert_eq!(t.count(), 15);
+        assert!(LATENCY_BOUNDS_NS.windows(2).all(|w| w[0] < w[1]));
     }
 }

@@ -18,12 +18,14 @@ use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
+
+use crate::dp::stats::WorkerStats;
 use controlplane::flexvpn::{Command, Encap, FibChange, Target};
 use controlplane::ikev2::crypto::Encr;
 use controlplane::ikev2::events::SpiAllocator;
 use controlplane::ikev2::Transmit;
 use controlplane::nhrp::core::TunnelId;
-use dataplane::counters::{DropReason, WorkerCounters};
+use dataplane::counters::{DropReason, LatencyHistogram, WorkerCounters};
 use dataplane::crypto::Algorithm;
 use dataplane::ctl::{self, InjectVia, Msg, PuntReason, RouteTarget, SaMsg, TunnelMsg};
 
@@ -186,7 +188,7 @@ pub struct ShmLink {
     released: Vec<TunnelId>,
     log: Vec<String>,
     /// The dataplane's counters by worker index: (lcore, counters).
-    workers: std::collections::BTreeMap<u16, (u32, WorkerCounters)>,
+    workers: std::collections::BTreeMap<u16, (u32, WorkerStats)>,
     /// The SAs' traffic by inbound SPI, as the dataplane last reported it.
     sa_traffic: std::collections::HashMap<u32, ctl::SaTraffic>,
     /// `FLEXVPN_ESP_KEYLOG`: where SA keys are appended for Wireshark.
@@ -379,8 +381,19 @@ impl ShmLink {
                 lcore,
                 values,
             } => {
-                if let Some(c) = WorkerCounters::from_values(&values) {
-                    self.workers.insert(worker, (lcore, c));
+                // The pipeline's counters, then the latency histogram.
+                let n = WorkerCounters::VALUES;
+                if let Some(c) = values.get(..n).and_then(WorkerCounters::from_values) {
+                    let latency = values
+                        .get(n..)
+                        .and_then(LatencyHistogram::from_values)
+                        .unwrap_or_default();
+                    let s = WorkerStats {
+                        pipeline: c,
+                        latency,
+                        ..WorkerStats::default()
+                    };
+                    self.workers.insert(worker, (lcore, s));
                 }
             }
             Msg::Ack { code, text, .. } if code != 0 => {
@@ -549,7 +562,8 @@ impl Link for ShmLink {
             "Punts {} ({} unreadable), redirect triggers {}, injected {} ({} lost: ring full)",
             s.punts, s.bad_punts, s.redirects, s.injects, s.inject_full
         );
-        for (i, (lcore, c)) in &self.workers {
+        for (i, (lcore, ws)) in &self.workers {
+            let c = &ws.pipeline;
             let _ = writeln!(
                 t,
                 "Worker {i} (lcore {lcore}): rx {} packets {} bytes, tx {} packets {} bytes, ESP encrypted {} decrypted {}, punted {}, echo replies {}, ICMP errors {}, fragmented {}, dropped {}",
@@ -590,7 +604,7 @@ impl Link for ShmLink {
         self.sa_traffic.values().copied().collect()
     }
 
-    fn dataplane_counters(&self) -> Vec<(u32, WorkerCounters)> {
+    fn dataplane_counters(&self) -> Vec<(u32, WorkerStats)> {
         self.workers.values().cloned().collect()
     }
 

@@ -93,7 +93,7 @@ pub trait Link {
         Vec::new()
     }
     /// The dataplane's latest counters per worker (lcore, counters).
-    fn dataplane_counters(&self) -> Vec<(u32, dataplane::counters::WorkerCounters)> {
+    fn dataplane_counters(&self) -> Vec<(u32, crate::dp::stats::WorkerStats)> {
         Vec::new()
     }
     /// The dataplane's latest packet and byte counts of the SAs.
@@ -106,23 +106,11 @@ pub trait Link {
 /// its SAs.
 pub fn metrics_text(
     node: &Node,
-    workers: &[(u32, dataplane::counters::WorkerCounters)],
+    workers: &[(u32, crate::dp::stats::WorkerStats)],
     sas: &[dataplane::ctl::SaTraffic],
 ) -> String {
     let mut w = crate::metrics::Writer::new();
-    let stats: Vec<(u32, crate::dp::stats::WorkerStats)> = workers
-        .iter()
-        .map(|(lc, c)| {
-            (
-                *lc,
-                crate::dp::stats::WorkerStats {
-                    pipeline: c.clone(),
-                    ..Default::default()
-                },
-            )
-        })
-        .collect();
-    crate::metrics::dataplane_workers(&mut w, &stats);
+    crate::metrics::dataplane_workers(&mut w, workers);
     let traffic = sas
         .iter()
         .map(|t| {
@@ -187,7 +175,7 @@ pub fn run(
     let _guard = RemoveOnDrop(opts.socket.clone());
     let node = Arc::new(Mutex::new(node));
     type Snapshot = (
-        Vec<(u32, dataplane::counters::WorkerCounters)>,
+        Vec<(u32, crate::dp::stats::WorkerStats)>,
         Vec<dataplane::ctl::SaTraffic>,
     );
     let workers: Arc<Mutex<Snapshot>> = Arc::new(Mutex::new((Vec::new(), Vec::new())));

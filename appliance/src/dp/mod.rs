@@ -427,10 +427,10 @@ pub fn run(plan: &Plan, stop: Arc<AtomicBool>, log: &mut dyn Write) -> Result<Re
             let work = service.poll(now);
             if now >= next_report && service.control().is_some() {
                 next_report = now + Duration::from_secs(1);
-                let counters: Vec<(u32, dataplane::counters::WorkerCounters)> = lcores
+                let counters: Vec<(u32, WorkerStats)> = lcores
                     .iter()
                     .zip(&mirrors)
-                    .map(|(lc, m)| (*lc, m.load().pipeline))
+                    .map(|(lc, m)| (*lc, m.load()))
                     .collect();
                 service.send_stats(&counters);
             }

@@ -108,11 +108,14 @@ impl Service {
     }
 
     /// Sends each worker's counters to the control plane (lcore and
-    /// counters by worker index).
-    pub fn send_stats(&mut self, workers: &[(u32, dataplane::counters::WorkerCounters)]) {
+    /// counters by worker index): the pipeline's counters, then the latency
+    /// histogram's values.
+    pub fn send_stats(&mut self, workers: &[(u32, super::stats::WorkerStats)]) {
         if let Some(c) = &mut self.control {
             for (i, (lcore, w)) in workers.iter().enumerate() {
-                c.stats(i as u16, *lcore, w.to_values());
+                let mut values = w.pipeline.to_values();
+                values.extend_from_slice(&w.latency.values());
+                c.stats(i as u16, *lcore, values);
             }
             c.sa_stats(&Tables {
                 sas: &mut self.sas,

@@ -10,7 +10,7 @@
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use dataplane::counters::{DropReason, WorkerCounters};
+use dataplane::counters::{DropReason, LatencyHistogram, WorkerCounters};
 
 /// What a worker loop counts.
 #[derive(Debug, Clone, Default)]
@@ -50,11 +50,15 @@ pub struct WorkerStats {
     /// Packets to fragment dropped (no mbuf for a fragment, or more
     /// fragments than a burst).
     pub fragment_failed: u64,
+    /// Time from a burst's receive to the end of its transmission, once per
+    /// packet of the burst.
+    pub latency: LatencyHistogram,
 }
 
 /// The pipeline's counters, then the loop's.
 const PIPE: usize = WorkerCounters::VALUES;
-const FIELDS: usize = PIPE + 15;
+const LOOP: usize = 15;
+const FIELDS: usize = PIPE + LOOP + LatencyHistogram::VALUES;
 
 impl PartialEq for WorkerStats {
     fn eq(&self, other: &Self) -> bool {
@@ -85,12 +89,13 @@ impl WorkerStats {
             self.fragments,
             self.fragment_failed,
         ];
-        a[PIPE..].copy_from_slice(&tail);
+        a[PIPE..PIPE + LOOP].copy_from_slice(&tail);
+        a[PIPE + LOOP..].copy_from_slice(&self.latency.values());
         a
     }
 
     fn from_array(a: &[u64; FIELDS]) -> Self {
-        let t = &a[PIPE..];
+        let t = &a[PIPE..PIPE + LOOP];
         Self {
             // The slice has exactly VALUES elements: from_values accepts it.
             pipeline: WorkerCounters::from_values(&a[..PIPE]).unwrap_or_default(),
@@ -109,6 +114,8 @@ impl WorkerStats {
             redirect_limited: t[12],
             fragments: t[13],
             fragment_failed: t[14],
+            // Exactly VALUES elements: from_values accepts them.
+            latency: LatencyHistogram::from_values(&a[PIPE + LOOP..]).unwrap_or_default(),
         }
     }
 

@@ -96,6 +96,12 @@ pub fn run_worker(ctx: WorkerCtx, stop: &AtomicBool) -> WorkerStats {
     let mut frag_actions = [Action::Consumed; BURST_MAX];
     let mut backoff = Backoff::new(idle);
     let icmp_period = (hz / ICMP_ERRORS_PER_SEC).max(1);
+    // Nanoseconds per TSC cycle, in 32.32 fixed point.
+    let ns_per_cycle_q32 = if hz == 0 {
+        0
+    } else {
+        ((1_000_000_000u128 << 32) / u128::from(hz)) as u64
+    };
     let mut icmp_last = tsc::now();
 
     while !stop.load(Ordering::Relaxed) {
@@ -106,6 +112,7 @@ pub fn run_worker(ctx: WorkerCtx, stop: &AtomicBool) -> WorkerStats {
                 continue;
             }
             work += n;
+            let received = tsc::now();
             let rx_port = *port;
             worker.process_burst(rx_port, &mut burst[..], &mut actions);
             for (m, a) in burst.drain().zip(actions.iter()) {
@@ -186,6 +193,8 @@ pub fn run_worker(ctx: WorkerCtx, stop: &AtomicBool) -> WorkerStats {
                 }
             }
             flush_all(&mut batches, &mut tx, &mut s);
+            let cycles = tsc::now().saturating_sub(received);
+            s.latency.record(to_ns(cycles, ns_per_cycle_q32), n as u64);
         }
         if let Some(r) = inject.as_mut() {
             let n = r.dequeue(&mut burst);
@@ -338,6 +347,12 @@ fn split(
         return;
     }
     s.fragments += out.len() as u64;
+}
+
+/// TSC cycles to nanoseconds with a 32.32 fixed-point factor.
+#[inline]
+fn to_ns(cycles: u64, ns_per_cycle_q32: u64) -> u64 {
+    ((u128::from(cycles) * u128::from(ns_per_cycle_q32)) >> 32) as u64
 }
 
 /// Adds `m` to a port's batch, sending the batch first if it is full.
