@@ -18,239 +18,32 @@
 //! detection and the move to port 4500.
 //!
 //! Skipped, with a message, when not root, or without charon, swanctl or
-//! `ip`. Namespace and interface names are unique per run; a guard kills
-//! charon and removes the namespace (and with it the veth pair) even when
-//! an assertion fails. Every wait is bounded.
+//! `ip`. Namespace and interface names are unique per run; a guard
+//! (`common/charon_lab.rs`) kills charon and removes the namespace (and
+//! with it the veth pair) even when an assertion fails. Every wait is
+//! bounded.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+mod common;
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::ops::ControlFlow;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use common::charon_lab::{collect, endpoint, skip_reason, tunnel_up, wait_for, Lab, LabNames};
 use controlplane::ikev2::config::{ts_any_v4, IpPrefix, PoolConfig};
 use controlplane::ikev2::driver::UdpDriver;
-use controlplane::ikev2::events::{CounterSpiAllocator, Event, RouteKind};
-use controlplane::ikev2::{Config, Endpoint, Identity, IdentityMatch, Keyring, Psk};
+use controlplane::ikev2::events::{Event, RouteKind};
+use controlplane::ikev2::{Config, Identity, IdentityMatch, Keyring, Psk};
 
-const CHARON: &str = "/usr/lib/ipsec/charon";
 const PSK: &[u8] = b"interop-psk-0123";
 
-fn have(cmd: &str) -> bool {
-    Command::new("sh")
-        .args(["-c", &format!("command -v {cmd}")])
-        .stdout(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
-fn skip_reason() -> Option<String> {
-    let uid = Command::new("id").arg("-u").output().ok()?;
-    if String::from_utf8_lossy(&uid.stdout).trim() != "0" {
-        return Some("not root (network namespaces need it)".into());
-    }
-    if !Path::new(CHARON).exists() {
-        return Some(format!(
-            "{CHARON} missing (apt-get install strongswan-charon strongswan-swanctl libcharon-extra-plugins)"
-        ));
-    }
-    for c in ["swanctl", "ip"] {
-        if !have(c) {
-            return Some(format!("{c} missing"));
-        }
-    }
-    None
-}
-
-fn run(args: &[&str]) -> Result<String, String> {
-    let out = Command::new(args[0])
-        .args(&args[1..])
-        .output()
-        .map_err(|e| format!("{args:?}: {e}"))?;
-    if !out.status.success() {
-        return Err(format!(
-            "{args:?}: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ));
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-}
-
-/// The namespace, its veth pair and charon; removed on drop.
-struct Lab {
-    ns: String,
-    dir: PathBuf,
-    charon: Option<Child>,
-    ours: Ipv4Addr,
-    theirs: Ipv4Addr,
-    ours6: Ipv6Addr,
-    theirs6: Ipv6Addr,
-}
-
-impl Drop for Lab {
-    fn drop(&mut self) {
-        if let Some(mut c) = self.charon.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-        let _ = Command::new("ip")
-            .args(["netns", "del", &self.ns])
-            .stderr(Stdio::null())
-            .status();
-        if std::env::var_os("KEEP_INTEROP_LOGS").is_none() {
-            let _ = std::fs::remove_dir_all(&self.dir);
-        }
-    }
-}
-
-impl Lab {
-    fn new() -> Result<Self, String> {
-        let id = std::process::id();
-        let tag = format!(
-            "{:x}{:x}",
-            id,
-            Instant::now().elapsed().subsec_nanos() % 0xfff
-        );
-        let ns = format!("ikesm-{tag}");
-        let vh = format!("ik{}h", id % 1_000_000);
-        let vn = format!("ik{}n", id % 1_000_000);
-        let third = (id % 200 + 20) as u8;
-        let ours = Ipv4Addr::new(10, 201, third, 1);
-        let theirs = Ipv4Addr::new(10, 201, third, 2);
-        let ours6 = Ipv6Addr::new(0xfd00, 0x201, u16::from(third), 0, 0, 0, 0, 1);
-        let theirs6 = Ipv6Addr::new(0xfd00, 0x201, u16::from(third), 0, 0, 0, 0, 2);
-        let dir = std::env::temp_dir().join(&ns);
-        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-        let lab = Self {
-            ns: ns.clone(),
-            dir,
-            charon: None,
-            ours,
-            theirs,
-            ours6,
-            theirs6,
-        };
-        run(&["ip", "netns", "add", &ns])?;
-        run(&[
-            "ip", "link", "add", &vh, "type", "veth", "peer", "name", &vn,
-        ])?;
-        run(&["ip", "link", "set", &vn, "netns", &ns])?;
-        run(&["ip", "addr", "add", &format!("{ours}/24"), "dev", &vh])?;
-        run(&[
-            "ip",
-            "addr",
-            "add",
-            &format!("{ours6}/64"),
-            "dev",
-            &vh,
-            "nodad",
-        ])?;
-        run(&["ip", "link", "set", &vh, "up"])?;
-        let e = |a: &[&str]| {
-            let mut v = vec!["ip", "netns", "exec", &ns];
-            v.extend_from_slice(a);
-            run(&v)
-        };
-        e(&["ip", "addr", "add", &format!("{theirs}/24"), "dev", &vn])?;
-        e(&[
-            "ip",
-            "addr",
-            "add",
-            &format!("{theirs6}/64"),
-            "dev",
-            &vn,
-            "nodad",
-        ])?;
-        e(&["ip", "link", "set", &vn, "up"])?;
-        e(&["ip", "link", "set", "lo", "up"])?;
-        // charon's routes for its local_ts need a source address there.
-        e(&["ip", "addr", "add", "10.10.0.1/32", "dev", "lo"])?;
-        Ok(lab)
-    }
-
-    fn uri(&self) -> String {
-        format!("unix://{}/charon.vici", self.dir.display())
-    }
-
-    fn start_charon(&mut self) -> Result<(), String> {
-        let conf = format!(
-            r#"charon {{
-  load = random nonce openssl aes sha1 sha2 gcm chapoly hmac kdf pem pkcs1 pkcs8 x509 pubkey revocation constraints curve25519 gmp attr kernel-libipsec kernel-netlink socket-default vici updown
-  install_routes = yes
-  fragment_size = 576
-  plugins {{
-    vici {{ socket = {uri} }}
-    kernel-libipsec {{ allow_peer_ts = yes }}
-  }}
-  filelog {{
-    log {{ path = {dir}/charon.log
-          default = 1
-          ike = 2
-          cfg = 2
-          flush_line = yes }}
-  }}
-  syslog {{ daemon {{ default = -1 }} }}
-}}
-"#,
-            uri = self.uri(),
-            dir = self.dir.display()
-        );
-        let path = self.dir.join("strongswan.conf");
-        std::fs::write(&path, conf).map_err(|e| e.to_string())?;
-        let child = Command::new("ip")
-            .args([
-                "netns",
-                "exec",
-                &self.ns,
-                "sh",
-                "-c",
-                &format!(
-                    "mount -t tmpfs tmpfs /run && STRONGSWAN_CONF={} exec {CHARON}",
-                    path.display()
-                ),
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .map_err(|e| e.to_string())?;
-        self.charon = Some(child);
-        let socket = self.dir.join("charon.vici");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while !socket.exists() {
-            if Instant::now() > deadline {
-                return Err("charon did not open its vici socket".into());
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        // The socket exists slightly before charon listens.
-        std::thread::sleep(Duration::from_millis(300));
-        Ok(())
-    }
-
-    fn load(&self, swanctl: &str) -> Result<(), String> {
-        let path = self.dir.join("swanctl.conf");
-        std::fs::write(&path, swanctl).map_err(|e| e.to_string())?;
-        run(&[
-            "swanctl",
-            "--load-all",
-            "--file",
-            path.to_str().unwrap(),
-            "--uri",
-            &self.uri(),
-        ])
-        .map(|_| ())
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.join("charon.log")).unwrap_or_default()
-    }
-}
-
-fn endpoint(cfg: Config) -> Endpoint {
-    Endpoint::new(cfg, Box::new(CounterSpiAllocator::new(0x4000))).unwrap()
-}
+/// Apart from the certificate test's lab.
+const NAMES: LabNames = LabNames {
+    ns: "ikesm",
+    veth: "ik",
+    net: 201,
+};
 
 fn keyring() -> Keyring {
     Keyring::new().with(IdentityMatch::Any, Psk::new(PSK))
@@ -319,30 +112,15 @@ secrets {{
         )
         .map_err(|e| e.to_string())?;
     let mut events = Vec::new();
-    let r = d.run_until(Instant::now() + Duration::from_secs(15), |_, e| {
-        let done = matches!(e, Event::ChildSaInstalled(_) | Event::TunnelDown { .. });
-        events.push(e);
-        if done {
-            ControlFlow::Break(())
-        } else {
-            ControlFlow::Continue(())
-        }
+    let r = wait_for(&mut d, &mut events, Duration::from_secs(15), |e| {
+        matches!(e, Event::ChildSaInstalled(_) | Event::TunnelDown { .. })
     });
     // Collect what follows (routes).
-    let _ = d.run_until(Instant::now() + Duration::from_millis(300), |_, e| {
-        events.push(e);
-        ControlFlow::Continue(())
-    });
+    collect(&mut d, &mut events, Duration::from_millis(300));
     if r.is_continue() {
         return Err(format!("no Child SA with charon as hub: {events:?}"));
     }
-    let up = events
-        .iter()
-        .find_map(|e| match e {
-            Event::TunnelUp(u) => Some(u.clone()),
-            _ => None,
-        })
-        .ok_or_else(|| format!("no TunnelUp: {events:?}"))?;
+    let up = tunnel_up(&events).ok_or_else(|| format!("no TunnelUp: {events:?}"))?;
     assert!(
         up.virtual_ips
             .iter()
@@ -385,7 +163,7 @@ secrets {{
     let child = child.unwrap();
     assert!(child.udp_encap);
     assert_eq!(child.remote.port(), 4500);
-    let sas = run(&["swanctl", "--list-sas", "--uri", &lab.uri()])?;
+    let sas = lab.swanctl(&["--list-sas"])?;
     assert!(sas.contains("ESTABLISHED"), "{sas}");
     assert!(
         sas.contains(&format!("{:08x}", child.outbound_spi)),
@@ -395,14 +173,8 @@ secrets {{
     d.endpoint()
         .rekey_child_sa(Instant::now(), up.ike_sa, child.inbound_spi)
         .map_err(|e| e.to_string())?;
-    let r = d.run_until(Instant::now() + Duration::from_secs(10), |_, e| {
-        let done = matches!(e, Event::ChildSaRemoved { .. });
-        events.push(e);
-        if done {
-            ControlFlow::Break(())
-        } else {
-            ControlFlow::Continue(())
-        }
+    let r = wait_for(&mut d, &mut events, Duration::from_secs(10), |e| {
+        matches!(e, Event::ChildSaRemoved { .. })
     });
     assert!(r.is_break(), "our Child SA rekey with charon: {events:?}");
     d.endpoint()
@@ -429,7 +201,7 @@ secrets {{
         }
     });
     assert!(r.is_break(), "our IKE SA rekey with charon: {events:?}");
-    let sas = run(&["swanctl", "--list-sas", "--uri", &lab.uri()])?;
+    let sas = lab.swanctl(&["--list-sas"])?;
     assert_eq!(sas.matches("ESTABLISHED").count(), 1, "{sas}");
     assert!(sas.contains("INSTALLED"), "{sas}");
     // Delete from our side; charon must see the SA go.
@@ -449,7 +221,7 @@ secrets {{
         }
     });
     std::thread::sleep(Duration::from_millis(200));
-    let sas = run(&["swanctl", "--list-sas", "--uri", &lab.uri()])?;
+    let sas = lab.swanctl(&["--list-sas"])?;
     assert!(!sas.contains("ESTABLISHED"), "{sas}");
     Ok(())
 }
@@ -517,37 +289,8 @@ secrets {{
         theirs = lab.theirs,
         ours = lab.ours
     ))?;
-    let uri = lab.uri();
-    let initiator = std::thread::spawn(move || {
-        run(&[
-            "swanctl",
-            "--initiate",
-            "--ike",
-            "spoke",
-            "--child",
-            "net",
-            "--timeout",
-            "15",
-            "--uri",
-            &uri,
-        ])
-    });
     let mut events = Vec::new();
-    let r = d.run_until(Instant::now() + Duration::from_secs(15), |_, e| {
-        let done = matches!(e, Event::ChildSaInstalled(_) | Event::AuthFailed { .. });
-        events.push(e);
-        if done {
-            ControlFlow::Break(())
-        } else {
-            ControlFlow::Continue(())
-        }
-    });
-    // Keep answering while swanctl finishes.
-    let _ = d.run_until(Instant::now() + Duration::from_millis(500), |_, e| {
-        events.push(e);
-        ControlFlow::Continue(())
-    });
-    let out = initiator.join().map_err(|_| "swanctl thread".to_string())?;
+    let (r, out) = lab.swanctl_initiate(&mut d, &mut events, "spoke", "net")?;
     if r.is_continue() {
         return Err(format!(
             "no Child SA with charon as spoke: {events:?} / {out:?}"
@@ -555,17 +298,13 @@ secrets {{
     }
     let out = out?;
     assert!(out.contains("completed successfully"), "{out}");
-    let up = events.iter().find_map(|e| match e {
-        Event::TunnelUp(u) => Some(u.clone()),
-        _ => None,
-    });
-    let up = up.ok_or("no TunnelUp")?;
+    let up = tunnel_up(&events).ok_or("no TunnelUp")?;
     assert_eq!(up.peer_id, Identity::Email("spoke1@example.test".into()));
     assert_eq!(
         up.assigned_ips,
         vec![IpAddr::V4(Ipv4Addr::new(10, 99, 1, 1))]
     );
-    let sas = run(&["swanctl", "--list-sas", "--uri", &lab.uri()])?;
+    let sas = lab.swanctl(&["--list-sas"])?;
     assert!(sas.contains("ESTABLISHED"), "{sas}");
     assert!(
         sas.contains("10.99.1.1"),
@@ -577,10 +316,7 @@ secrets {{
         "charon reassembled our fragments: {log}"
     );
     // charon's DPD (1 s without traffic) gets answered.
-    let _ = d.run_until(Instant::now() + Duration::from_millis(2500), |_, e| {
-        events.push(e);
-        ControlFlow::Continue(())
-    });
+    collect(&mut d, &mut events, Duration::from_millis(2500));
     let log = lab.log();
     assert!(log.contains("sending DPD request"), "{log}");
     assert!(
@@ -588,22 +324,16 @@ secrets {{
         "{events:?}"
     );
     // charon rekeys the Child SA through us, then deletes the IKE SA.
-    run(&["swanctl", "--rekey", "--child", "net", "--uri", &lab.uri()])?;
-    let r = d.run_until(Instant::now() + Duration::from_secs(10), |_, e| {
-        let done = matches!(e, Event::ChildSaRemoved { .. });
-        events.push(e);
-        if done {
-            ControlFlow::Break(())
-        } else {
-            ControlFlow::Continue(())
-        }
+    lab.swanctl(&["--rekey", "--child", "net"])?;
+    let r = wait_for(&mut d, &mut events, Duration::from_secs(10), |e| {
+        matches!(e, Event::ChildSaRemoved { .. })
     });
     assert!(
         r.is_break(),
         "charon's Child SA rekey did not complete: {events:?}"
     );
     // charon rekeys the IKE SA through us: the tunnel moves to the new one.
-    run(&["swanctl", "--rekey", "--ike", "spoke", "--uri", &lab.uri()])?;
+    lab.swanctl(&["--rekey", "--ike", "spoke"])?;
     let r = d.run_until(Instant::now() + Duration::from_secs(10), |ep, e| {
         events.push(e);
         let rekeyed = events
@@ -633,27 +363,9 @@ secrets {{
         .collect();
     assert_eq!(owning.len(), 1);
     assert_eq!(owning[0].children.len(), 1);
-    let uri = lab.uri();
-    let term = std::thread::spawn(move || {
-        run(&[
-            "swanctl",
-            "--terminate",
-            "--ike",
-            "spoke",
-            "--timeout",
-            "10",
-            "--uri",
-            &uri,
-        ])
-    });
-    let r = d.run_until(Instant::now() + Duration::from_secs(10), |_, e| {
-        let done = matches!(e, Event::TunnelDown { .. });
-        events.push(e);
-        if done {
-            ControlFlow::Break(())
-        } else {
-            ControlFlow::Continue(())
-        }
+    let term = lab.swanctl_in_background(&["--terminate", "--ike", "spoke", "--timeout", "10"]);
+    let r = wait_for(&mut d, &mut events, Duration::from_secs(10), |e| {
+        matches!(e, Event::TunnelDown { .. })
     });
     let _ = term.join();
     assert!(
@@ -666,12 +378,13 @@ secrets {{
 
 #[test]
 fn interop_strongswan_both_directions() {
-    if let Some(why) = skip_reason() {
+    if let Some(why) = skip_reason(&[]) {
         eprintln!("interop_strongswan: SKIPPED: {why}");
         return;
     }
-    let mut lab = Lab::new().expect("namespace setup");
-    lab.start_charon().expect("charon");
+    let mut lab = Lab::new(NAMES).expect("namespace setup");
+    lab.start_charon("install_routes = yes", "")
+        .expect("charon");
     let r1 = charon_hub(&lab, IpAddr::V4(lab.ours), IpAddr::V4(lab.theirs));
     // The same over IPv6 outer addresses (IPv4 inside).
     let r6 = r1.as_ref().map_or(Ok(()), |_| {

@@ -16,123 +16,38 @@
 //!
 //! Skipped, with a message, when not root, or without charon, swanctl,
 //! `ip` or openssl. Namespace and interface names are unique per run; a
-//! guard kills charon and removes the namespace even when an assertion
-//! fails. Every wait is bounded.
+//! guard (`common/charon_lab.rs`) kills charon and removes the namespace
+//! even when an assertion fails. Every wait is bounded.
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::ops::ControlFlow;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+mod common;
+
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use common::charon_lab::{endpoint, run, skip_reason, tunnel_up, wait_for, Lab, LabNames};
 use controlplane::ikev2::auth::AuthFailure;
 use controlplane::ikev2::config::{ts_any_v4, IpPrefix};
 use controlplane::ikev2::driver::UdpDriver;
-use controlplane::ikev2::events::{CounterSpiAllocator, Event};
+use controlplane::ikev2::events::Event;
 use controlplane::ikev2::{
-    CertAuthenticator, CertError, Certificate, Config, Endpoint, Identity, IdentityMatch, Keyring,
+    CertAuthenticator, CertError, Certificate, Config, Identity, IdentityMatch, Keyring,
     PrivateKey, TrustAnchors, WallClock,
 };
 
-const CHARON: &str = "/usr/lib/ipsec/charon";
+/// Apart from the PSK test's lab.
+const NAMES: LabNames = LabNames {
+    ns: "ikecert",
+    veth: "ic",
+    net: 202,
+};
 
-fn have(cmd: &str) -> bool {
-    Command::new("sh")
-        .args(["-c", &format!("command -v {cmd}")])
-        .stdout(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
-fn skip_reason() -> Option<String> {
-    let uid = Command::new("id").arg("-u").output().ok()?;
-    if String::from_utf8_lossy(&uid.stdout).trim() != "0" {
-        return Some("not root (network namespaces need it)".into());
-    }
-    if !Path::new(CHARON).exists() {
-        return Some(format!("{CHARON} missing"));
-    }
-    for c in ["swanctl", "ip", "openssl"] {
-        if !have(c) {
-            return Some(format!("{c} missing"));
-        }
-    }
-    None
-}
-
-fn run(args: &[&str]) -> Result<String, String> {
-    let out = Command::new(args[0])
-        .args(&args[1..])
-        .output()
-        .map_err(|e| format!("{args:?}: {e}"))?;
-    if !out.status.success() {
-        return Err(format!(
-            "{args:?}: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ));
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-}
-
-/// The namespace, its veth pair, charon and the PKI; removed on drop.
-struct Lab {
-    ns: String,
-    dir: PathBuf,
-    charon: Option<Child>,
-    ours: Ipv4Addr,
-    theirs: Ipv4Addr,
-}
-
-impl Drop for Lab {
-    fn drop(&mut self) {
-        self.stop_charon();
-        let _ = Command::new("ip")
-            .args(["netns", "del", &self.ns])
-            .stderr(Stdio::null())
-            .status();
-        if std::env::var_os("KEEP_INTEROP_LOGS").is_none() {
-            let _ = std::fs::remove_dir_all(&self.dir);
-        }
-    }
-}
-
+// What only this test needs of the shared lab: the PKI, charon's
+// certificate settings, and configurations for both sides.
 impl Lab {
-    fn new() -> Result<Self, String> {
-        let id = std::process::id();
-        let ns = format!("ikecert-{id:x}");
-        let vh = format!("ic{}h", id % 1_000_000);
-        let vn = format!("ic{}n", id % 1_000_000);
-        let third = (id % 200 + 20) as u8;
-        let ours = Ipv4Addr::new(10, 202, third, 1);
-        let theirs = Ipv4Addr::new(10, 202, third, 2);
-        let dir = std::env::temp_dir().join(&ns);
-        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-        let lab = Self {
-            ns: ns.clone(),
-            dir,
-            charon: None,
-            ours,
-            theirs,
-        };
-        run(&["ip", "netns", "add", &ns])?;
-        run(&[
-            "ip", "link", "add", &vh, "type", "veth", "peer", "name", &vn,
-        ])?;
-        run(&["ip", "link", "set", &vn, "netns", &ns])?;
-        run(&["ip", "addr", "add", &format!("{ours}/24"), "dev", &vh])?;
-        run(&["ip", "link", "set", &vh, "up"])?;
-        let e = |a: &[&str]| {
-            let mut v = vec!["ip", "netns", "exec", &ns];
-            v.extend_from_slice(a);
-            run(&v)
-        };
-        e(&["ip", "addr", "add", &format!("{theirs}/24"), "dev", &vn])?;
-        e(&["ip", "link", "set", &vn, "up"])?;
-        e(&["ip", "link", "set", "lo", "up"])?;
-        e(&["ip", "addr", "add", "10.10.0.1/32", "dev", "lo"])?;
-        // A fresh PKI for the run.
+    /// The lab, with a fresh PKI for the run in its directory.
+    fn with_pki() -> Result<Self, String> {
+        let lab = Self::new(NAMES)?;
         let gen = format!("{}/tests/fixtures/pki/gen.sh", env!("CARGO_MANIFEST_DIR"));
         run(&["sh", &gen, lab.dir.to_str().unwrap()])?;
         // swanctl loads private keys from `private/` next to its config;
@@ -149,106 +64,23 @@ impl Lab {
         self.dir.join(name).display().to_string()
     }
 
-    fn uri(&self) -> String {
-        format!("unix://{}/charon.vici", self.dir.display())
-    }
-
-    fn stop_charon(&mut self) {
-        if let Some(mut c) = self.charon.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-        let _ = std::fs::remove_file(self.dir.join("charon.vici"));
-    }
-
-    fn start_charon(&mut self, signature_authentication: bool) -> Result<(), String> {
-        self.start_charon_with(signature_authentication, false)
-    }
-
-    fn start_charon_with(
+    /// (Re)starts charon: RFC 7427 signatures or not
+    /// (`signature_authentication`), RSASSA-PSS or PKCS#1 v1.5 for them
+    /// (`rsa_pss`); no revocation checks.
+    fn start_cert_charon(
         &mut self,
         signature_authentication: bool,
         rsa_pss: bool,
     ) -> Result<(), String> {
-        self.stop_charon();
-        let conf = format!(
-            r#"charon {{
-  load = random nonce openssl aes sha1 sha2 gcm hmac kdf pem pkcs1 pkcs8 x509 pubkey revocation constraints curve25519 gmp attr kernel-libipsec kernel-netlink socket-default vici updown
-  signature_authentication = {sig}
-  rsa_pss = {pss}
-  fragment_size = 576
-  plugins {{
-    vici {{ socket = {uri} }}
-    kernel-libipsec {{ allow_peer_ts = yes }}
-    revocation {{ enable_ocsp = no
-                  enable_crl = no }}
-  }}
-  filelog {{
-    log {{ path = {dir}/charon.log
-          default = 1
-          ike = 2
-          cfg = 2
-          flush_line = yes }}
-  }}
-  syslog {{ daemon {{ default = -1 }} }}
-}}
-"#,
-            sig = if signature_authentication {
-                "yes"
-            } else {
-                "no"
-            },
-            pss = if rsa_pss { "yes" } else { "no" },
-            uri = self.uri(),
-            dir = self.dir.display()
-        );
-        let path = self.dir.join("strongswan.conf");
-        std::fs::write(&path, conf).map_err(|e| e.to_string())?;
-        let child = Command::new("ip")
-            .args([
-                "netns",
-                "exec",
-                &self.ns,
-                "sh",
-                "-c",
-                &format!(
-                    "mount -t tmpfs tmpfs /run && STRONGSWAN_CONF={} exec {CHARON}",
-                    path.display()
-                ),
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .map_err(|e| e.to_string())?;
-        self.charon = Some(child);
-        let socket = self.dir.join("charon.vici");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while !socket.exists() {
-            if Instant::now() > deadline {
-                return Err("charon did not open its vici socket".into());
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        std::thread::sleep(Duration::from_millis(300));
-        Ok(())
-    }
-
-    fn load(&self, swanctl: &str) -> Result<(), String> {
-        let path = self.dir.join("swanctl.conf");
-        std::fs::write(&path, swanctl).map_err(|e| e.to_string())?;
-        run(&[
-            "swanctl",
-            "--load-all",
-            "--file",
-            path.to_str().unwrap(),
-            "--uri",
-            &self.uri(),
-        ])
-        .map(|_| ())
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.join("charon.log")).unwrap_or_default()
+        let yes_no = |b: bool| if b { "yes" } else { "no" };
+        self.start_charon(
+            &format!(
+                "signature_authentication = {}\n  rsa_pss = {}",
+                yes_no(signature_authentication),
+                yes_no(rsa_pss)
+            ),
+            "revocation { enable_ocsp = no\n                  enable_crl = no }",
+        )
     }
 
     /// charon's swanctl.conf: `me` with `my_cert`/`my_key`, the peer `peer`,
@@ -321,10 +153,6 @@ impl Lab {
     }
 }
 
-fn endpoint(cfg: Config) -> Endpoint {
-    Endpoint::new(cfg, Box::new(CounterSpiAllocator::new(0x4000))).unwrap()
-}
-
 fn fqdn(s: &str) -> Identity {
     Identity::Fqdn(s.into())
 }
@@ -348,19 +176,10 @@ fn ours_initiates(lab: &Lab) -> Result<(), String> {
         )
         .map_err(|e| e.to_string())?;
     let mut events = Vec::new();
-    let r = d.run_until(Instant::now() + Duration::from_secs(15), |_, e| {
-        let done = matches!(e, Event::ChildSaInstalled(_) | Event::TunnelDown { .. });
-        events.push(e);
-        if done {
-            ControlFlow::Break(())
-        } else {
-            ControlFlow::Continue(())
-        }
+    let r = wait_for(&mut d, &mut events, Duration::from_secs(15), |e| {
+        matches!(e, Event::ChildSaInstalled(_) | Event::TunnelDown { .. })
     });
-    let up = events.iter().find_map(|e| match e {
-        Event::TunnelUp(u) => Some(u.clone()),
-        _ => None,
-    });
+    let up = tunnel_up(&events);
     if r.is_continue() || up.is_none() {
         return Err(format!(
             "no tunnel with charon as responder: {events:?} {:?}",
@@ -368,7 +187,7 @@ fn ours_initiates(lab: &Lab) -> Result<(), String> {
         ));
     }
     assert_eq!(up.unwrap().peer_id, fqdn("hub.cisco.com"));
-    let sas = run(&["swanctl", "--list-sas", "--uri", &lab.uri()])?;
+    let sas = lab.swanctl(&["--list-sas"])?;
     assert!(sas.contains("ESTABLISHED"), "{sas}");
     let log = lab.log();
     assert!(
@@ -391,61 +210,30 @@ fn charon_initiates(lab: &Lab, cert: &str, anchors_ca: &str) -> Result<Vec<Event
     cfg.ts.remote = vec![ts_any_v4()];
     let mut d = UdpDriver::bind(endpoint(cfg), &[IpAddr::V4(lab.ours)])
         .map_err(|e| format!("bind: {e}"))?;
-    let uri = lab.uri();
-    let initiator = std::thread::spawn(move || {
-        run(&[
-            "swanctl",
-            "--initiate",
-            "--ike",
-            "spoke",
-            "--child",
-            "net",
-            "--timeout",
-            "15",
-            "--uri",
-            &uri,
-        ])
-    });
     let mut events = Vec::new();
-    let _ = d.run_until(Instant::now() + Duration::from_secs(15), |_, e| {
-        let done = matches!(e, Event::ChildSaInstalled(_) | Event::AuthFailed { .. });
-        events.push(e);
-        if done {
-            ControlFlow::Break(())
-        } else {
-            ControlFlow::Continue(())
-        }
-    });
-    let _ = d.run_until(Instant::now() + Duration::from_millis(500), |_, e| {
-        events.push(e);
-        ControlFlow::Continue(())
-    });
     // swanctl's own verdict is not needed: charon's log and our events
     // say what happened.
-    let _ = initiator.join().map_err(|_| "swanctl thread".to_string())?;
+    let _ = lab.swanctl_initiate(&mut d, &mut events, "spoke", "net")?;
     Ok(events)
 }
 
 fn tunnel_peer(events: &[Event]) -> Option<Identity> {
-    events.iter().find_map(|e| match e {
-        Event::TunnelUp(u) => Some(u.peer_id.clone()),
-        _ => None,
-    })
+    tunnel_up(events).map(|u| u.peer_id)
 }
 
 #[test]
 fn interop_strongswan_rsa_certificates() {
-    if let Some(why) = skip_reason() {
+    if let Some(why) = skip_reason(&["openssl"]) {
         eprintln!("interop_strongswan_cert: SKIPPED: {why}");
         return;
     }
-    let mut lab = Lab::new().expect("namespace setup");
+    let mut lab = Lab::with_pki().expect("namespace setup");
     let r: Result<(), String> = (|| {
-        lab.start_charon(true)?;
+        lab.start_cert_charon(true, false)?;
         ours_initiates(&lab)?;
         // charon initiates, RFC 7427 (a fresh charon each time: no SA
         // left from the previous case).
-        lab.start_charon(true)?;
+        lab.start_cert_charon(true, false)?;
         let ev = charon_initiates(&lab, "spoke-rsa", "ca-rsa")?;
         if tunnel_peer(&ev) != Some(fqdn("spoke1.cisco.com")) {
             return Err(format!("charon as initiator: {ev:?}"));
@@ -457,7 +245,7 @@ fn interop_strongswan_rsa_certificates() {
             return Err("charon did not check our RFC 7427 signature".into());
         }
         // A CA we do not trust: refused, and charon hears it.
-        lab.start_charon(true)?;
+        lab.start_cert_charon(true, false)?;
         let ev = charon_initiates(&lab, "spoke-rsa", "ca-ec")?;
         let why = ev.iter().find_map(|e| match e {
             Event::AuthFailed { reason, .. } => Some(reason.clone()),
@@ -474,7 +262,7 @@ fn interop_strongswan_rsa_certificates() {
     })();
     let r = r.and_then(|()| {
         // Classic RSA (method 1) from charon.
-        lab.start_charon(false)?;
+        lab.start_cert_charon(false, false)?;
         let ev = charon_initiates(&lab, "spoke-rsa", "ca-rsa")?;
         if tunnel_peer(&ev) != Some(fqdn("spoke1.cisco.com")) {
             return Err(format!("charon with method 1: {ev:?}"));
@@ -493,7 +281,7 @@ fn interop_strongswan_rsa_certificates() {
             return Err("charon did not check our method 1 signature".into());
         }
         // RSASSA-PSS from charon.
-        lab.start_charon_with(true, true)?;
+        lab.start_cert_charon(true, true)?;
         let ev = charon_initiates(&lab, "spoke-rsa", "ca-rsa")?;
         if tunnel_peer(&ev) != Some(fqdn("spoke1.cisco.com")) {
             return Err(format!("charon with RSASSA-PSS: {ev:?}"));
