@@ -256,8 +256,12 @@ pub fn run_worker(ctx: WorkerCtx, stop: &AtomicBool) -> WorkerStats {
 /// `Punt` into the punt burst (with its metadata), `Drop` and `Consumed`
 /// into the trash. A `Fragment` packet is handed back with its tunnel and
 /// MTU, for [`split`].
+///
+/// Always inlined: as a call (nine arguments per packet) it cost one
+/// worker about 8 cycles per packet at 64 B (`perf dpdk`, fwd 20.5 against
+/// 21.9 Mpps).
 #[allow(clippy::too_many_arguments)]
-#[inline]
+#[inline(always)]
 fn dispatch(
     mut m: Mbuf,
     a: Action,
