@@ -115,6 +115,9 @@ pub fn dataplane_toml(cfg: &Config) -> Result<String, String> {
     if let Some(b) = &cfg.dataplane_crypto {
         let _ = writeln!(t, "crypto = {}", q(b));
     }
+    if let Some(f) = &cfg.dataplane_log_format {
+        let _ = writeln!(t, "log_format = {}", q(f));
+    }
     t.push('\n');
     t.push_str(&eal);
     for p in &cfg.dataplane_ports {
@@ -182,7 +185,7 @@ mod tests {
     #[test]
     fn test_hub_dataplane_config() {
         let text = seed("static-hub.conf")
-            + "dataplane port Ethernet0/0 device net_af_packet0,iface=veth-hub\ndataplane cores 0-2\ndataplane eal --no-huge -m 256 --no-shconf --log-level 4\ndataplane idle busy\ndataplane crypto ring\nip route 198.51.100.0 255.255.255.0 10.0.0.1\nip route 10.9.0.0 255.255.0.0 Tunnel5\n";
+            + "dataplane port Ethernet0/0 device net_af_packet0,iface=veth-hub\ndataplane cores 0-2\ndataplane eal --no-huge -m 256 --no-shconf --log-level 4\ndataplane idle busy\ndataplane crypto ring\ndataplane log-format json\nip route 198.51.100.0 255.255.255.0 10.0.0.1\nip route 10.9.0.0 255.255.0.0 Tunnel5\n";
         let cfg = controlplane::config::parse(&text).config.unwrap();
         let toml = dataplane_toml(&cfg).unwrap();
         let dp = crate::dp::config::Config::parse(&toml).unwrap_or_else(|e| panic!("{e}\n{toml}"));
@@ -190,6 +193,7 @@ mod tests {
         assert_eq!(dp.workers, 2);
         assert_eq!(dp.idle, crate::dp::config::IdleMode::Busy);
         assert_eq!(plan.crypto, dataplane::crypto::Backend::Ring);
+        assert_eq!(plan.log_format, crate::dp::config::LogFormat::Json);
         assert_eq!(dp.ports.len(), 1);
         assert_eq!(dp.ports[0].name, "Ethernet0/0");
         assert_eq!(dp.ports[0].ipv4, vec!["10.0.0.100/24".to_string()]);

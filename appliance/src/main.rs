@@ -130,7 +130,7 @@ fn dataplane(args: &[String]) -> Result<()> {
     }
     let mut out = std::io::stdout();
     let report = dp::run(&plan, stop, &mut out)?;
-    print!("{}", report.text());
+    print!("{}", report.render(plan.log_format));
     out.flush().context("stdout")?;
     Ok(())
 }

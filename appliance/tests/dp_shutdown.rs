@@ -94,3 +94,69 @@ fn config_errors_name_the_key() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("usage:"));
 }
+
+/// `log_format = "json"`: every line the process writes is one JSON object
+/// (the running line, periodic stats, the final counters), with the
+/// counters as objects, and every received packet accounted for.
+#[test]
+fn json_log_lines() {
+    let dir = Scratch::new("json");
+    let cfg = dir.join("dp.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            r#"
+workers = 1
+idle = "adaptive"
+stats_interval = 1
+log_format = "json"
+{EAL}
+[[ports]]
+name = "Ethernet0/0"
+device = "net_null0,size=64"
+ipv4 = ["192.0.2.1/24"]
+"#
+        ),
+    )
+    .unwrap();
+    let mut dp = Dataplane::start(&cfg, &[]);
+    dp.wait_stdout("a stats line", Duration::from_secs(60), |s| {
+        s.contains("\"msg\":\"stats\"")
+    });
+    let (status, out) = dp.terminate(Duration::from_secs(30));
+    assert!(status.success(), "exit {status}\n{out}\n{}", dp.stderr());
+    let lines: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    let msg = |m: &str| {
+        lines
+            .iter()
+            .find(|v| v["msg"] == m)
+            .unwrap_or_else(|| panic!("no {m:?} line:\n{out}"))
+    };
+    for v in &lines {
+        assert_eq!(v["component"], "dataplane", "{v}");
+        assert!(v["ts"].as_f64().is_some_and(|t| t > 1.6e9), "{v}");
+    }
+    let running = msg("running");
+    assert_eq!(running["workers"], 1);
+    assert_eq!(running["ports"][0]["name"], "Ethernet0/0");
+    let stats = msg("stats");
+    assert!(stats["total"]["rx_packets"].as_u64().is_some(), "{stats}");
+    assert_eq!(stats["ports"][0]["device"], "net_null0");
+    let fin = msg("final counters");
+    let total = &fin["total"];
+    let rx = total["rx_packets"].as_u64().unwrap();
+    assert!(rx > 0, "{fin}");
+    let accounted: u64 = ["tx_packets", "punted", "consumed", "fragmented", "dropped"]
+        .iter()
+        .map(|k| total[*k].as_u64().unwrap())
+        .sum();
+    assert_eq!(rx, accounted, "{fin}");
+    assert_eq!(fin["workers"][0]["lcore"], 1);
+    assert!(
+        fin["drops"]["unsupported"].as_u64().is_some_and(|n| n > 0),
+        "blank frames are dropped as unsupported: {fin}"
+    );
+}

@@ -12,6 +12,7 @@
 //! workers = 1
 //! idle = "adaptive"          # or "busy"
 //! crypto = "ipsec-mb"        # AEAD backend (default): or "ring", "rustcrypto"
+//! log_format = "text"        # or "json": one JSON object per line
 //! stats_interval = 10        # seconds; counters are always printed at exit
 //!
 //! [eal]
@@ -92,6 +93,10 @@ pub struct Config {
     /// library for AES-GCM, ring for ChaCha20-Poly1305), "ring" or
     /// "rustcrypto".
     pub crypto: Option<String>,
+    /// The process's output: `key=value` lines (the default) or one JSON
+    /// object per line.
+    #[serde(default)]
+    pub log_format: LogFormat,
     /// Print counters every this many seconds (they are always printed at
     /// exit).
     pub stats_interval: Option<u64>,
@@ -161,6 +166,18 @@ pub struct EalConfig {
     /// Further EAL arguments, passed as they are.
     #[serde(default)]
     pub args: Vec<String>,
+}
+
+/// How the process writes its output.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// `dataplane: ...` lines with `key=value` counters.
+    #[default]
+    Text,
+    /// One JSON object per line (`ts`, `level`, `component`, `msg`, and
+    /// the counters as objects), like the control plane's logs.
+    Json,
 }
 
 /// The idle policy's name in the file.
@@ -546,6 +563,8 @@ pub struct Plan {
     /// AEAD backend of every SA (static ones and those the control plane
     /// installs).
     pub crypto: Backend,
+    /// Output format.
+    pub log_format: LogFormat,
     /// Periodic counters.
     pub stats_interval: Option<Duration>,
     /// Pool size, if given.
@@ -870,6 +889,7 @@ impl Config {
             workers: self.workers,
             idle,
             crypto,
+            log_format: self.log_format,
             stats_interval: self.stats_interval.map(Duration::from_secs),
             mbufs: self.mbufs,
             rx_descriptors: desc(self.rx_descriptors, "rx_descriptors")?,

@@ -48,7 +48,7 @@ use dataplane::sa_table::{SaTable, TableError, TunnelTable};
 use dataplane::tunnel::{InboundSa, Tunnel};
 use ffi::{lcore, Eal, Mempool, MempoolConfig, Port, PortConfig, RingSync};
 
-use config::{Device, Plan, SaPlan};
+use config::{Device, LogFormat, Plan, SaPlan};
 use idle::Backoff;
 use routes::Routes;
 use service::Service;
@@ -111,6 +111,39 @@ impl Report {
             out.push_str(&format!("port {}\n", stats::port_line(p)));
         }
         out
+    }
+
+    /// The final counters as one JSON line (see [`stats::json_line`]).
+    pub fn json(&self) -> String {
+        let workers: Vec<serde_json::Value> = self
+            .workers
+            .iter()
+            .enumerate()
+            .map(|(i, (lc, s))| {
+                serde_json::json!({
+                    "worker": i,
+                    "lcore": lc,
+                    "counters": stats::json_object(&stats::worker_pairs(s)),
+                })
+            })
+            .collect();
+        let fields = serde_json::json!({
+            "elapsed_s": self.elapsed.as_secs_f64(),
+            "workers": workers,
+            "total": stats::json_object(&stats::worker_pairs(&self.total)),
+            "drops": stats::drops_json(&self.total.pipeline),
+            "main": stats::json_object(&stats::main_pairs(&self.main, &self.neighbors)),
+            "ports": self.ports.iter().map(stats::port_json).collect::<Vec<_>>(),
+        });
+        format!("{}\n", stats::json_line("info", "final counters", fields))
+    }
+
+    /// The final counters in `format`.
+    pub fn render(&self, format: LogFormat) -> String {
+        match format {
+            LogFormat::Text => self.text(),
+            LogFormat::Json => self.json(),
+        }
     }
 }
 
@@ -292,9 +325,9 @@ pub fn run(plan: &Plan, stop: Arc<AtomicBool>, log: &mut dyn Write) -> Result<Re
             .with_context(|| format!("ports[{i}] {} ({name}): start", p.name))?;
         if p.promiscuous {
             if let Err(e) = port.set_promiscuous(true) {
-                eprintln!(
-                    "dataplane: warning: ports[{i}] {}: promiscuous mode: {e}",
-                    p.name
+                stats::warn(
+                    plan.log_format,
+                    &format!("ports[{i}] {}: promiscuous mode: {e}", p.name),
                 );
             }
         }
@@ -398,26 +431,53 @@ pub fn run(plan: &Plan, stop: Arc<AtomicBool>, log: &mut dyn Write) -> Result<Re
         punt_rx,
         inject_tx,
     );
+    service.set_log_format(plan.log_format);
     if launch_error.is_none() {
-        let _ = writeln!(
-            log,
-            "dataplane: running: {w} worker(s) on lcore(s) {lcores:?}, main lcore {}, control: {}, ports: {}",
-            eal.main_lcore(),
-            service
-                .control()
-                .map_or_else(|| "none".to_string(), |c| format!("shm {}", c.name())),
-            plan.ports
-                .iter()
-                .zip(&infos)
-                .map(|(p, i)| format!(
-                    "{} = {} ({})",
-                    p.name,
-                    p.device.ethdev_name(),
-                    fmt_mac(i.mac)
-                ))
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
+        let control = service
+            .control()
+            .map_or_else(|| "none".to_string(), |c| format!("shm {}", c.name()));
+        match plan.log_format {
+            LogFormat::Text => {
+                let _ = writeln!(
+                    log,
+                    "dataplane: running: {w} worker(s) on lcore(s) {lcores:?}, main lcore {}, control: {control}, ports: {}",
+                    eal.main_lcore(),
+                    plan.ports
+                        .iter()
+                        .zip(&infos)
+                        .map(|(p, i)| format!(
+                            "{} = {} ({})",
+                            p.name,
+                            p.device.ethdev_name(),
+                            fmt_mac(i.mac)
+                        ))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+            }
+            LogFormat::Json => {
+                let ports: Vec<serde_json::Value> = plan
+                    .ports
+                    .iter()
+                    .zip(&infos)
+                    .map(|(p, i)| {
+                        serde_json::json!({
+                            "name": p.name,
+                            "device": p.device.ethdev_name(),
+                            "mac": fmt_mac(i.mac),
+                        })
+                    })
+                    .collect();
+                let fields = serde_json::json!({
+                    "workers": w,
+                    "lcores": lcores,
+                    "main_lcore": eal.main_lcore(),
+                    "control": control,
+                    "ports": ports,
+                });
+                let _ = writeln!(log, "{}", stats::json_line("info", "running", fields));
+            }
+        }
         let _ = log.flush();
         let mut backoff = Backoff::new(plan.idle);
         let mut next_stats = plan.stats_interval.map(|d| started + d);
@@ -441,21 +501,41 @@ pub fn run(plan: &Plan, stop: Arc<AtomicBool>, log: &mut dyn Write) -> Result<Re
                     for m in &mirrors {
                         total.accumulate(&m.load());
                     }
-                    let _ = writeln!(
-                        log,
-                        "dataplane: stats after {:.1} s: {} | drops: {} | main: {}",
-                        now.duration_since(started).as_secs_f64(),
-                        stats::worker_line(&total),
-                        stats::drops_line(&total.pipeline),
-                        stats::main_line(&service.stats, &service.neighbor_counters())
-                    );
-                    for (p, port) in plan.ports.iter().zip(&ports) {
-                        let line = PortLine {
+                    let lines: Vec<PortLine> = plan
+                        .ports
+                        .iter()
+                        .zip(&ports)
+                        .map(|(p, port)| PortLine {
                             name: p.name.clone(),
                             device: p.device.ethdev_name().to_owned(),
                             stats: port.stats().map_err(|e| e.to_string()),
-                        };
-                        let _ = writeln!(log, "dataplane: port {}", stats::port_line(&line));
+                        })
+                        .collect();
+                    let elapsed = now.duration_since(started).as_secs_f64();
+                    let neighbors = service.neighbor_counters();
+                    match plan.log_format {
+                        LogFormat::Text => {
+                            let _ = writeln!(
+                                log,
+                                "dataplane: stats after {elapsed:.1} s: {} | drops: {} | main: {}",
+                                stats::worker_line(&total),
+                                stats::drops_line(&total.pipeline),
+                                stats::main_line(&service.stats, &neighbors)
+                            );
+                            for line in &lines {
+                                let _ = writeln!(log, "dataplane: port {}", stats::port_line(line));
+                            }
+                        }
+                        LogFormat::Json => {
+                            let fields = serde_json::json!({
+                                "elapsed_s": elapsed,
+                                "total": stats::json_object(&stats::worker_pairs(&total)),
+                                "drops": stats::drops_json(&total.pipeline),
+                                "main": stats::json_object(&stats::main_pairs(&service.stats, &neighbors)),
+                                "ports": lines.iter().map(stats::port_json).collect::<Vec<_>>(),
+                            });
+                            let _ = writeln!(log, "{}", stats::json_line("info", "stats", fields));
+                        }
                     }
                     let _ = log.flush();
                 }
@@ -500,7 +580,7 @@ pub fn run(plan: &Plan, stop: Arc<AtomicBool>, log: &mut dyn Write) -> Result<Re
     // The workers dropped their queue handles on return: the ports stop.
     for (p, mut port) in plan.ports.iter().zip(ports) {
         if let Err(e) = port.stop() {
-            eprintln!("dataplane: stopping {}: {e}", p.name);
+            stats::warn(plan.log_format, &format!("stopping {}: {e}", p.name));
         }
         drop(port);
     }

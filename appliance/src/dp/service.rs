@@ -60,6 +60,8 @@ pub struct Service {
     pub stats: MainStats,
     said_ike: bool,
     said_nhrp: bool,
+    /// How warnings are written.
+    log_format: super::config::LogFormat,
 }
 
 impl Service {
@@ -94,12 +96,18 @@ impl Service {
             stats: MainStats::default(),
             said_ike: false,
             said_nhrp: false,
+            log_format: super::config::LogFormat::Text,
         }
     }
 
     /// The neighbour table's counters.
     pub fn neighbor_counters(&self) -> dataplane::neighbor::Counters {
         self.neighbors.counters()
+    }
+
+    /// Writes warnings in `format`.
+    pub fn set_log_format(&mut self, format: super::config::LogFormat) {
+        self.log_format = format;
     }
 
     /// The control-plane link, if any.
@@ -202,8 +210,9 @@ impl Service {
                 }
                 self.stats.ike_dropped += 1;
                 if !std::mem::replace(&mut self.said_ike, true) {
-                    eprintln!(
-                        "dataplane: IKE packet received on port {rx_port}: no control plane is connected yet, IKE is dropped (counted as ike_dropped)"
+                    super::stats::warn(
+                        self.log_format,
+                        &format!("IKE packet received on port {rx_port}: no control plane is connected yet, IKE is dropped (counted as ike_dropped)"),
                     );
                 }
             }
@@ -227,8 +236,9 @@ impl Service {
                 }
                 self.stats.nhrp_dropped += 1;
                 if !std::mem::replace(&mut self.said_nhrp, true) {
-                    eprintln!(
-                        "dataplane: NHRP packet received on tunnel {tunnel}: no control plane is connected yet, NHRP is dropped (counted as nhrp_dropped)"
+                    super::stats::warn(
+                        self.log_format,
+                        &format!("NHRP packet received on tunnel {tunnel}: no control plane is connected yet, NHRP is dropped (counted as nhrp_dropped)"),
                     );
                 }
             }

@@ -247,42 +247,44 @@ fn kv(out: &mut String, pairs: &[(&str, u64)]) {
 
 /// The counters of one worker (or of their sum) as `key=value` text.
 pub fn worker_line(s: &WorkerStats) -> String {
-    let c = &s.pipeline;
     let mut out = String::new();
-    kv(
-        &mut out,
-        &[
-            ("rx_packets", c.rx_packets),
-            ("rx_bytes", c.rx_bytes),
-            ("tx_packets", c.tx_packets),
-            ("tx_bytes", c.tx_bytes),
-            ("esp_decrypted", c.esp_decrypted),
-            ("esp_encrypted", c.esp_encrypted),
-            ("punted", c.punted),
-            ("consumed", c.consumed),
-            ("echo_replies", c.echo_replies),
-            ("icmp_errors", c.icmp_errors),
-            ("icmp_errors_limited", c.icmp_errors_limited),
-            ("dropped", c.total_drops()),
-            ("tx_sent", s.tx_sent),
-            ("tx_full", s.tx_full),
-            ("tx_bad_port", s.tx_bad_port),
-            ("punt_sent", s.punt_sent),
-            ("punt_ring_full", s.punt_ring_full),
-            ("punt_no_room", s.punt_no_room),
-            ("injected", s.injected),
-            ("injected_bad", s.injected_bad),
-            ("redirect_sent", s.redirect_sent),
-            ("redirect_limited", s.redirect_limited),
-            ("fragmented", c.fragmented),
-            ("fragments", s.fragments),
-            ("fragment_failed", s.fragment_failed),
-            ("polls", s.polls),
-            ("idle_polls", s.idle_polls),
-            ("sleeps", s.sleeps),
-        ],
-    );
+    kv(&mut out, &worker_pairs(s));
     out
+}
+
+/// The counters of one worker (or of their sum), named.
+pub fn worker_pairs(s: &WorkerStats) -> Vec<(&'static str, u64)> {
+    let c = &s.pipeline;
+    vec![
+        ("rx_packets", c.rx_packets),
+        ("rx_bytes", c.rx_bytes),
+        ("tx_packets", c.tx_packets),
+        ("tx_bytes", c.tx_bytes),
+        ("esp_decrypted", c.esp_decrypted),
+        ("esp_encrypted", c.esp_encrypted),
+        ("punted", c.punted),
+        ("consumed", c.consumed),
+        ("echo_replies", c.echo_replies),
+        ("icmp_errors", c.icmp_errors),
+        ("icmp_errors_limited", c.icmp_errors_limited),
+        ("dropped", c.total_drops()),
+        ("tx_sent", s.tx_sent),
+        ("tx_full", s.tx_full),
+        ("tx_bad_port", s.tx_bad_port),
+        ("punt_sent", s.punt_sent),
+        ("punt_ring_full", s.punt_ring_full),
+        ("punt_no_room", s.punt_no_room),
+        ("injected", s.injected),
+        ("injected_bad", s.injected_bad),
+        ("redirect_sent", s.redirect_sent),
+        ("redirect_limited", s.redirect_limited),
+        ("fragmented", c.fragmented),
+        ("fragments", s.fragments),
+        ("fragment_failed", s.fragment_failed),
+        ("polls", s.polls),
+        ("idle_polls", s.idle_polls),
+        ("sleeps", s.sleeps),
+    ]
 }
 
 /// The non-zero drop counters as `drop.reason=count` text (empty if none).
@@ -303,67 +305,132 @@ pub fn drops_line(c: &WorkerCounters) -> String {
 /// The main lcore's counters and the neighbour table's.
 pub fn main_line(m: &MainStats, n: &dataplane::neighbor::Counters) -> String {
     let mut out = String::new();
-    kv(
-        &mut out,
-        &[
-            ("punts", m.punts),
-            ("punts_bad", m.punts_bad),
-            ("arp", m.arp),
-            ("nd", m.nd),
-            ("resolve", m.resolve),
-            ("ike_dropped", m.ike_dropped),
-            ("nhrp_dropped", m.nhrp_dropped),
-            ("ike_punted", m.ike_punted),
-            ("nhrp_punted", m.nhrp_punted),
-            ("redirects", m.redirects),
-            ("redirects_dropped", m.redirects_dropped),
-            ("injected", m.injected),
-            ("inject_dropped", m.inject_dropped),
-            ("tx_queued", m.tx_queued),
-            ("tx_ring_full", m.tx_ring_full),
-            ("tx_no_mbuf", m.tx_no_mbuf),
-            ("held_unresolved", m.held_unresolved),
-            ("held_queue_full", m.held_queue_full),
-            ("held_table_full", m.held_table_full),
-            ("held_no_source", m.held_no_source),
-            ("held_budget_full", m.held_budget_full),
-            ("routes_installed", m.routes_installed),
-            ("routes_removed", m.routes_removed),
-            ("arp_requests", n.arp_requests),
-            ("arp_replies", n.arp_replies),
-            ("ns_sent", n.ns_sent),
-            ("na_sent", n.na_sent),
-            ("neighbors_resolved", n.resolved),
-            ("neighbors_failed", n.failed),
-            ("neighbor_bad_frames", n.bad_frames),
-            ("neighbor_conflicts", n.conflicts),
-        ],
-    );
+    kv(&mut out, &main_pairs(m, n));
     out
+}
+
+/// The main lcore's counters and the neighbour table's, named.
+pub fn main_pairs(m: &MainStats, n: &dataplane::neighbor::Counters) -> Vec<(&'static str, u64)> {
+    vec![
+        ("punts", m.punts),
+        ("punts_bad", m.punts_bad),
+        ("arp", m.arp),
+        ("nd", m.nd),
+        ("resolve", m.resolve),
+        ("ike_dropped", m.ike_dropped),
+        ("nhrp_dropped", m.nhrp_dropped),
+        ("ike_punted", m.ike_punted),
+        ("nhrp_punted", m.nhrp_punted),
+        ("redirects", m.redirects),
+        ("redirects_dropped", m.redirects_dropped),
+        ("injected", m.injected),
+        ("inject_dropped", m.inject_dropped),
+        ("tx_queued", m.tx_queued),
+        ("tx_ring_full", m.tx_ring_full),
+        ("tx_no_mbuf", m.tx_no_mbuf),
+        ("held_unresolved", m.held_unresolved),
+        ("held_queue_full", m.held_queue_full),
+        ("held_table_full", m.held_table_full),
+        ("held_no_source", m.held_no_source),
+        ("held_budget_full", m.held_budget_full),
+        ("routes_installed", m.routes_installed),
+        ("routes_removed", m.routes_removed),
+        ("arp_requests", n.arp_requests),
+        ("arp_replies", n.arp_replies),
+        ("ns_sent", n.ns_sent),
+        ("na_sent", n.na_sent),
+        ("neighbors_resolved", n.resolved),
+        ("neighbors_failed", n.failed),
+        ("neighbor_bad_frames", n.bad_frames),
+        ("neighbor_conflicts", n.conflicts),
+    ]
 }
 
 /// A port's device counters.
 pub fn port_line(p: &PortLine) -> String {
     let mut out = format!("{} ({}): ", p.name, p.device);
-    match &p.stats {
-        Ok(s) => kv(
-            &mut out,
-            &[
-                ("ipackets", s.ipackets),
-                ("opackets", s.opackets),
-                ("ibytes", s.ibytes),
-                ("obytes", s.obytes),
-                ("imissed", s.imissed),
-                ("ierrors", s.ierrors),
-                ("oerrors", s.oerrors),
-                ("rx_nombuf", s.rx_nombuf),
-            ],
-        ),
+    match port_pairs(p) {
+        Ok(pairs) => kv(&mut out, &pairs),
         Err(e) => {
             let _ = write!(out, "stats unavailable: {e}");
         }
     }
     out
+}
+
+/// A port's device counters, named, or why they are missing.
+pub fn port_pairs(p: &PortLine) -> Result<Vec<(&'static str, u64)>, String> {
+    let s = p.stats.as_ref().map_err(Clone::clone)?;
+    Ok(vec![
+        ("ipackets", s.ipackets),
+        ("opackets", s.opackets),
+        ("ibytes", s.ibytes),
+        ("obytes", s.obytes),
+        ("imissed", s.imissed),
+        ("ierrors", s.ierrors),
+        ("oerrors", s.oerrors),
+        ("rx_nombuf", s.rx_nombuf),
+    ])
+}
+
+/// Named counters as a JSON object.
+pub fn json_object(pairs: &[(&str, u64)]) -> serde_json::Value {
+    serde_json::Value::Object(
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_string(), serde_json::Value::from(*v)))
+            .collect(),
+    )
+}
+
+/// The non-zero drop counters as a JSON object by reason.
+pub fn drops_json(c: &WorkerCounters) -> serde_json::Value {
+    let pairs: Vec<(&str, u64)> = DropReason::ALL
+        .iter()
+        .map(|r| (r.name(), c.drops_for(*r)))
+        .filter(|(_, n)| *n > 0)
+        .collect();
+    json_object(&pairs)
+}
+
+/// A port's device counters as JSON (`error` when they are missing).
+pub fn port_json(p: &PortLine) -> serde_json::Value {
+    let mut v = serde_json::json!({ "name": p.name, "device": p.device });
+    match port_pairs(p) {
+        Ok(pairs) => v["counters"] = json_object(&pairs),
+        Err(e) => v["error"] = serde_json::Value::from(e),
+    }
+    v
+}
+
+/// A warning on standard error: `dataplane: warning: MSG`, or a JSON line
+/// at level `warn`.
+pub fn warn(format: super::config::LogFormat, msg: &str) {
+    match format {
+        super::config::LogFormat::Text => eprintln!("dataplane: warning: {msg}"),
+        super::config::LogFormat::Json => {
+            eprintln!("{}", json_line("warn", msg, serde_json::json!({})));
+        }
+    }
+}
+
+/// One JSON log line of the dataplane process: `ts` (Unix seconds),
+/// `level`, `component` "dataplane", `msg`, and `fields` merged in, as the
+/// control plane's log lines.
+pub fn json_line(level: &str, msg: &str, fields: serde_json::Value) -> String {
+    let ts = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64());
+    let mut v = serde_json::json!({
+        "ts": (ts * 1000.0).round() / 1000.0,
+        "level": level,
+        "component": "dataplane",
+        "msg": msg,
+    });
+    if let (Some(o), serde_json::Value::Object(f)) = (v.as_object_mut(), fields) {
+        o.extend(f);
+    }
+    v.to_string()
 }
 
 #[cfg(test)]

@@ -307,6 +307,8 @@ pub struct Config {
     pub dataplane_busy: Option<bool>,
     /// `dataplane crypto ipsec-mb|ring|rustcrypto`: the ESP AEAD backend.
     pub dataplane_crypto: Option<String>,
+    /// `dataplane log-format text|json`: the dataplane process's output.
+    pub dataplane_log_format: Option<String>,
 }
 
 /// The result of a parse: the configuration if it has no error, and every
@@ -871,6 +873,13 @@ impl Parser {
                     ));
                 }
                 self.cfg.dataplane_crypto = Some((*b).to_string());
+                Mode::Top
+            }
+            ["dataplane", "log-format", f] => {
+                if !["text", "json"].contains(f) {
+                    return Err(format!("dataplane log-format {f:?}: text or json"));
+                }
+                self.cfg.dataplane_log_format = Some((*f).to_string());
                 Mode::Top
             }
             ["dataplane", "eal", args @ ..] if !args.is_empty() => {

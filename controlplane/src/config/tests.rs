@@ -280,8 +280,11 @@ fn ipv6_access_list() {
 
 #[test]
 fn dataplane_crypto_backend() {
-    let p = parse("dataplane crypto ring\n");
-    assert_eq!(p.config.unwrap().dataplane_crypto.as_deref(), Some("ring"));
+    let p = parse("dataplane crypto ring\ndataplane log-format json\n");
+    let c = p.config.unwrap();
+    assert_eq!(c.dataplane_crypto.as_deref(), Some("ring"));
+    assert_eq!(c.dataplane_log_format.as_deref(), Some("json"));
+    assert!(parse("dataplane log-format xml\n").config.is_none());
     let p = parse("hostname x\ndataplane crypto openssl\n");
     assert!(p.config.is_none());
     assert_eq!(p.diagnostics[0].line, 2);
