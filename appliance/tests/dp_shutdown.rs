@@ -9,9 +9,10 @@ use std::time::Duration;
 
 use common::{counter, Dataplane, Scratch, EAL};
 
-#[test]
-fn sigterm_exits_zero_with_final_counters() {
-    let dir = Scratch::new("shutdown");
+/// A configuration with one `net_null` port (blank 64-byte frames, which
+/// the pipeline drops as unsupported), stats every second, and `extra`
+/// top-level keys.
+fn null_port_config(dir: &Scratch, extra: &str) -> std::path::PathBuf {
     let cfg = dir.join("dp.toml");
     std::fs::write(
         &cfg,
@@ -20,6 +21,7 @@ fn sigterm_exits_zero_with_final_counters() {
 workers = 1
 idle = "adaptive"
 stats_interval = 1
+{extra}
 {EAL}
 [[ports]]
 name = "Ethernet0/0"
@@ -29,6 +31,13 @@ ipv4 = ["192.0.2.1/24"]
         ),
     )
     .unwrap();
+    cfg
+}
+
+#[test]
+fn sigterm_exits_zero_with_final_counters() {
+    let dir = Scratch::new("shutdown");
+    let cfg = null_port_config(&dir, "");
     let mut dp = Dataplane::start(&cfg, &[]);
     dp.wait_running();
     // Some traffic went through the worker (the mirror shows it).
@@ -101,24 +110,7 @@ fn config_errors_name_the_key() {
 #[test]
 fn json_log_lines() {
     let dir = Scratch::new("json");
-    let cfg = dir.join("dp.toml");
-    std::fs::write(
-        &cfg,
-        format!(
-            r#"
-workers = 1
-idle = "adaptive"
-stats_interval = 1
-log_format = "json"
-{EAL}
-[[ports]]
-name = "Ethernet0/0"
-device = "net_null0,size=64"
-ipv4 = ["192.0.2.1/24"]
-"#
-        ),
-    )
-    .unwrap();
+    let cfg = null_port_config(&dir, "log_format = \"json\"");
     let mut dp = Dataplane::start(&cfg, &[]);
     dp.wait_stdout("a stats line", Duration::from_secs(60), |s| {
         s.contains("\"msg\":\"stats\"")

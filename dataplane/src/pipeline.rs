@@ -748,10 +748,23 @@ impl<'s> Ctx<'s, '_> {
             icmp[2..4].copy_from_slice(&sum.to_be_bytes());
             src
         };
-        let nh = self
-            .route_back(IpAddr::from(src))
-            .ok_or(DropReason::NoRoute)?;
-        let verdict = self.forward(buf, nh, InnerProto::Ipv4, From::Wire, c)?;
+        self.send_echo_reply(buf, IpAddr::from(src), c)
+    }
+
+    /// Sends the echo reply built in `buf` back to `to`, and counts it.
+    fn send_echo_reply<B: PacketBuf>(
+        &self,
+        buf: &mut B,
+        to: IpAddr,
+        c: &mut Acc<'_, 's>,
+    ) -> Result<Verdict<'s>, DropReason> {
+        let proto = if to.is_ipv4() {
+            InnerProto::Ipv4
+        } else {
+            InnerProto::Ipv6
+        };
+        let nh = self.route_back(to).ok_or(DropReason::NoRoute)?;
+        let verdict = self.forward(buf, nh, proto, From::Wire, c)?;
         c.counters.echo_replies += 1;
         Ok(verdict)
     }
@@ -800,12 +813,7 @@ impl<'s> Ctx<'s, '_> {
             icmp[2..4].copy_from_slice(&sum.to_be_bytes());
             src
         };
-        let nh = self
-            .route_back(IpAddr::from(src))
-            .ok_or(DropReason::NoRoute)?;
-        let verdict = self.forward(buf, nh, InnerProto::Ipv6, From::Wire, c)?;
-        c.counters.echo_replies += 1;
-        Ok(verdict)
+        self.send_echo_reply(buf, IpAddr::from(src), c)
     }
 
     /// A packet for one of our addresses; `buf` holds the transport payload
