@@ -48,6 +48,10 @@ fn sigterm_exits_zero_with_final_counters() {
     assert!(status.success(), "exit {status}\n{out}\n{}", dp.stderr());
     println!("{out}");
     assert!(out.contains("dataplane: final counters"), "{out}");
+    assert!(
+        out.contains("crypto: ipsec-mb (libIPSec_MB"),
+        "the default backend, and the library's version and code path: {out}"
+    );
     let rx = counter(&out, "total:", "rx_packets").expect("rx_packets");
     assert!(rx > 0, "{out}");
     let accounted: u64 = ["tx_packets", "punted", "consumed", "dropped"]
@@ -134,6 +138,12 @@ fn json_log_lines() {
     let running = msg("running");
     assert_eq!(running["workers"], 1);
     assert_eq!(running["ports"][0]["name"], "Ethernet0/0");
+    assert!(
+        running["crypto"]
+            .as_str()
+            .is_some_and(|c| c.contains("for AES-GCM") && c.contains("ring for ChaCha20-Poly1305")),
+        "{running}"
+    );
     let stats = msg("stats");
     assert!(stats["total"]["rx_packets"].as_u64().is_some(), "{stats}");
     assert_eq!(stats["ports"][0]["device"], "net_null0");

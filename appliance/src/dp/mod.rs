@@ -147,6 +147,25 @@ impl Report {
     }
 }
 
+/// Which implementation runs each AEAD with `backend`, for the logs (for
+/// example `ipsec-mb (libIPSec_MB 1.3.0, avx512) for AES-GCM, ring for
+/// ChaCha20-Poly1305`).
+fn crypto_text(backend: dataplane::crypto::Backend) -> String {
+    use dataplane::crypto::{Algorithm, Backend};
+    let gcm = match backend.effective(Algorithm::AesGcm128) {
+        Backend::IpsecMb => format!(
+            "ipsec-mb (libIPSec_MB {}, {})",
+            ipsec_mb::version(),
+            ipsec_mb::arch().map_or_else(|e| e.to_string(), |a| a.to_string())
+        ),
+        b => b.name().to_string(),
+    };
+    format!(
+        "{gcm} for AES-GCM, {} for ChaCha20-Poly1305",
+        backend.effective(Algorithm::ChaCha20Poly1305)
+    )
+}
+
 /// The EAL arguments of a plan.
 pub fn eal_builder(plan: &Plan) -> ffi::EalBuilder {
     let e = &plan.eal;
@@ -436,11 +455,12 @@ pub fn run(plan: &Plan, stop: Arc<AtomicBool>, log: &mut dyn Write) -> Result<Re
         let control = service
             .control()
             .map_or_else(|| "none".to_string(), |c| format!("shm {}", c.name()));
+        let crypto = crypto_text(plan.crypto);
         match plan.log_format {
             LogFormat::Text => {
                 let _ = writeln!(
                     log,
-                    "dataplane: running: {w} worker(s) on lcore(s) {lcores:?}, main lcore {}, control: {control}, ports: {}",
+                    "dataplane: running: {w} worker(s) on lcore(s) {lcores:?}, main lcore {}, control: {control}, crypto: {crypto}, ports: {}",
                     eal.main_lcore(),
                     plan.ports
                         .iter()
@@ -473,6 +493,7 @@ pub fn run(plan: &Plan, stop: Arc<AtomicBool>, log: &mut dyn Write) -> Result<Re
                     "lcores": lcores,
                     "main_lcore": eal.main_lcore(),
                     "control": control,
+                    "crypto": crypto,
                     "ports": ports,
                 });
                 let _ = writeln!(log, "{}", stats::json_line("info", "running", fields));
