@@ -158,7 +158,8 @@ pub fn run_worker(ctx: WorkerCtx, stop: &AtomicBool) -> WorkerStats {
                     );
                 }
             }
-            // Each of these held at most one burst: none overflowed.
+            // Frees in bulk. (With fragments the trash can fill up: what did
+            // not fit was freed on the spot by `free`.)
             trash.clear();
             if !worker.redirects.is_empty() {
                 let now = tsc::now();
