@@ -78,7 +78,9 @@ fn node() -> &'static FuzzNode {
             remote: IpAddr::V4(Ipv4Addr::from(REMOTE)),
             mode: TunnelMode::Gre { key: None },
             nat_t: None,
-            mtu: 1500,
+            // Small, so that modest inputs reach the too-big paths
+            // (ICMP errors, fragmentation).
+            mtu: 576,
             outer_ttl: 64,
             nhrp_network_id: 1,
             redirect: false,
@@ -135,22 +137,24 @@ fn node() -> &'static FuzzNode {
 ///   the fuzzer reaches everything behind the ICV check: padding, GRE,
 ///   inner IP parsing and forwarding.
 ///
-/// The pipeline must never panic, and every packet must get an action.
-pub fn inbound(data: &[u8]) {
-    let Some((&mode, rest)) = data.split_first() else {
-        return;
-    };
+/// The pipeline must never panic, and every packet must get an action; a
+/// packet to fragment is split and its fragments sealed, each getting an
+/// action too. Returns the packet's action (`None` for an input that does
+/// not make a packet).
+pub fn inbound(data: &[u8]) -> Option<Action> {
+    let (&mode, rest) = data.split_first()?;
     let n = node();
     let mut worker = Worker::new(
         n.tables.clone(),
         vec![
-            // Addresses, so that ICMP errors are built too.
+            PortInfo::new([2, 0, 0, 0, 0, 0x10]),
+            // The receiving port has addresses, so that ICMP errors are
+            // built too.
             PortInfo {
-                mac: [2, 0, 0, 0, 0, 0x10],
+                mac: [2, 0, 0, 0, 0, 0x20],
                 ipv4: Some([192, 0, 2, 1]),
                 ipv6: Some([0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]),
             },
-            PortInfo::new([2, 0, 0, 0, 0, 0x20]),
         ],
     );
     let mut buf = VecBuf::from_slice(rest, 128, 128);
@@ -164,10 +168,10 @@ pub fn inbound(data: &[u8]) {
         // the sequence number keeps rising across fuzz iterations, which
         // the window accepts.
         if n.loopback.encapsulate(&mut buf, inner).is_err() {
-            return;
+            return None;
         }
         if !buf.prepend(14) {
-            return;
+            return None;
         }
         let d = buf.data_mut();
         d[..6].copy_from_slice(&[2, 0, 0, 0, 0, 0x20]);
@@ -181,8 +185,94 @@ pub fn inbound(data: &[u8]) {
     let c = &worker.counters;
     assert_eq!(c.rx_packets, 1);
     assert_eq!(
-        c.tx_packets + c.punted + c.consumed + c.total_drops(),
+        c.tx_packets + c.punted + c.consumed + c.fragmented + c.total_drops(),
         1,
         "every packet is accounted for"
     );
+    // A packet to fragment: split it as the worker loop does, and seal the
+    // fragments; each gets exactly one outcome.
+    let action = actions[0];
+    if let Action::Fragment { tunnel, mtu } = action {
+        let ip = bufs[0].data();
+        let hl = crate::wire::ipv4::HEADER_LEN;
+        let chunk = crate::wire::ipv4::fragment_payload(usize::from(mtu), hl)
+            .expect("the pipeline only asks for MTUs that fit a fragment");
+        let mut frags = Vec::new();
+        let mut start = 0;
+        while start + hl < ip.len() && frags.len() < BURST_MAX {
+            let len = chunk.min(ip.len() - hl - start);
+            let mut f = VecBuf::from_slice(&vec![0; hl + len], 128, 128);
+            let n = crate::wire::ipv4::write_fragment(ip, start, len, f.data_mut())
+                .expect("a packet the pipeline hands out can be split");
+            assert_eq!(n, hl + len);
+            frags.push(f);
+            start += len;
+        }
+        let before = worker.counters.clone();
+        let k = worker.encapsulate(tunnel, &mut frags, &mut actions);
+        assert_eq!(k, frags.len());
+        let c = &worker.counters;
+        assert_eq!(
+            (c.tx_packets + c.punted + c.total_drops())
+                - (before.tx_packets + before.punted + before.total_drops()),
+            k as u64,
+            "every fragment is accounted for"
+        );
+    }
+    Some(action)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A frame from the wire: 192.168.1.5 to 10.1.2.3 (routed into the
+    /// tunnel of MTU 576), `len` bytes of IPv4, DF as given, TTL as given.
+    fn frame(len: usize, df: bool, ttl: u8) -> Vec<u8> {
+        let mut f = vec![0u8];
+        f.extend_from_slice(&[2, 0, 0, 0, 0, 0x20, 2, 0, 0, 0, 0, 9, 0x08, 0x00]);
+        let mut ip = vec![0u8; len];
+        crate::wire::ipv4::Ipv4Repr {
+            src: [192, 168, 1, 5],
+            dst: [10, 1, 2, 3],
+            protocol: crate::wire::IpProtocol::UDP,
+            ttl,
+            tos: 0,
+            ident: 9,
+            dont_frag: df,
+            payload_len: len - 20,
+        }
+        .emit(&mut crate::wire::ipv4::Ipv4Packet::new_unchecked(
+            &mut ip[..20],
+        ));
+        f.extend_from_slice(&ip);
+        f
+    }
+
+    /// The harness reaches fragmentation, ICMP errors and plain forwarding
+    /// into the tunnel (so the fuzzer explores them too).
+    #[test]
+    fn reaches_the_too_big_paths() {
+        assert_eq!(
+            inbound(&frame(1000, false, 64)),
+            Some(Action::Fragment {
+                tunnel: 1,
+                mtu: 576
+            })
+        );
+        // DF: fragmentation needed, sent back out of port 0 (whose
+        // address sources it) toward 192.168.1.5.
+        assert_eq!(
+            inbound(&frame(1000, true, 64)),
+            Some(Action::Tx { port: 0 })
+        );
+        // TTL 1: time exceeded, likewise.
+        assert_eq!(inbound(&frame(100, false, 1)), Some(Action::Tx { port: 0 }));
+        // Small enough: sealed into the tunnel, out of port 1.
+        assert_eq!(
+            inbound(&frame(100, false, 64)),
+            Some(Action::Tx { port: 1 })
+        );
+        assert_eq!(inbound(&[]), None);
+    }
 }

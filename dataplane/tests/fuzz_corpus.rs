@@ -12,6 +12,8 @@ fn replay_wire_corpus() {
 
 #[test]
 fn replay_inbound_corpus() {
-    let n = replay("inbound", dataplane::fuzzing::inbound);
+    let n = replay("inbound", |d| {
+        dataplane::fuzzing::inbound(d);
+    });
     assert!(n >= 10, "the inbound corpus has only {n} files");
 }
