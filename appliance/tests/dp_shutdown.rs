@@ -138,6 +138,10 @@ fn json_log_lines() {
     let running = msg("running");
     assert_eq!(running["workers"], 1);
     assert_eq!(running["ports"][0]["name"], "Ethernet0/0");
+    assert_eq!(
+        running["ports"][0]["rss"], "single receive queue",
+        "one worker"
+    );
     assert!(
         running["crypto"]
             .as_str()

@@ -465,11 +465,13 @@ pub fn run(plan: &Plan, stop: Arc<AtomicBool>, log: &mut dyn Write) -> Result<Re
                     plan.ports
                         .iter()
                         .zip(&infos)
-                        .map(|(p, i)| format!(
-                            "{} = {} ({})",
+                                .zip(&ports)
+                        .map(|((p, i), port)| format!(
+                            "{} = {} ({}, {})",
                             p.name,
                             p.device.ethdev_name(),
-                            fmt_mac(i.mac)
+                            fmt_mac(i.mac),
+                            port.rss()
                         ))
                         .collect::<Vec<_>>()
                         .join(", ")
@@ -480,11 +482,13 @@ pub fn run(plan: &Plan, stop: Arc<AtomicBool>, log: &mut dyn Write) -> Result<Re
                     .ports
                     .iter()
                     .zip(&infos)
-                    .map(|(p, i)| {
+                    .zip(&ports)
+                    .map(|((p, i), port)| {
                         serde_json::json!({
                             "name": p.name,
                             "device": p.device.ethdev_name(),
                             "mac": fmt_mac(i.mac),
+                            "rss": port.rss().to_string(),
                         })
                     })
                     .collect();
