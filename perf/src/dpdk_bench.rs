@@ -734,36 +734,9 @@ fn pcap_variant(
     let mut joins = Vec::new();
     for ((rx, tx), &lc) in queues.into_iter().zip(lcores) {
         let mirror = Arc::new(StatsMirror::default());
-        let job = match mode {
-            Mode::Io => Job::Io {
-                rx,
-                tx,
-                mirror: Arc::clone(&mirror),
-            },
-            _ => {
-                let (rx_port, txs) = if mode == Mode::Decrypt {
-                    (1, vec![Some(tx), None])
-                } else {
-                    (0, vec![None, Some(tx)])
-                };
-                Job::Worker(Box::new(WorkerCtx {
-                    worker: Worker::new(tables.clone(), infos.clone()),
-                    rx: vec![(rx_port, rx)],
-                    tx: txs,
-                    punt: None,
-                    inject: None,
-                    idle: IdlePolicy::Busy,
-                    mirror: Some(Arc::clone(&mirror)),
-                    pool: None,
-                }))
-            }
-        };
+        let job = Job::new(mode, rx, tx, tables.clone(), infos.clone(), &mirror);
         mirrors.push(mirror);
-        let stop_w = Arc::clone(&stop);
-        joins.push(lcore::launch(eal, lc, move || match job {
-            Job::Io { rx, tx, mirror } => io_loop(rx, tx, &mirror, &stop_w),
-            Job::Worker(ctx) => run_worker(*ctx, &stop_w),
-        })?);
+        joins.push(job.launch(eal, lc, &stop)?);
     }
     let hz = tsc::hz();
     let warm = (seconds * 0.1).max(0.02);
@@ -979,6 +952,57 @@ enum Job {
     Worker(Box<WorkerCtx>),
 }
 
+impl Job {
+    /// The I/O loop, or the worker loop busy-polling `rx` (the LAN port,
+    /// or the WAN port for decrypt) and sending on `tx` (the other port),
+    /// its counters mirrored into `mirror`.
+    fn new(
+        mode: Mode,
+        rx: RxQueue,
+        tx: TxQueue,
+        tables: Tables,
+        infos: Vec<PortInfo>,
+        mirror: &Arc<StatsMirror>,
+    ) -> Self {
+        if mode == Mode::Io {
+            return Self::Io {
+                rx,
+                tx,
+                mirror: Arc::clone(mirror),
+            };
+        }
+        let (rx_port, txs) = if mode == Mode::Decrypt {
+            (1, vec![Some(tx), None])
+        } else {
+            (0, vec![None, Some(tx)])
+        };
+        Self::Worker(Box::new(WorkerCtx {
+            worker: Worker::new(tables, infos),
+            rx: vec![(rx_port, rx)],
+            tx: txs,
+            punt: None,
+            inject: None,
+            idle: IdlePolicy::Busy,
+            mirror: Some(Arc::clone(mirror)),
+            pool: None,
+        }))
+    }
+
+    /// Runs the job on lcore `lc` until `stop` is set.
+    fn launch(
+        self,
+        eal: &Eal,
+        lc: u32,
+        stop: &Arc<AtomicBool>,
+    ) -> Result<lcore::LcoreJoin<WorkerStats>> {
+        let stop = Arc::clone(stop);
+        Ok(lcore::launch(eal, lc, move || match self {
+            Self::Io { rx, tx, mirror } => io_loop(rx, tx, &mirror, &stop),
+            Self::Worker(ctx) => run_worker(*ctx, &stop),
+        })?)
+    }
+}
+
 /// The dataplane configuration of a mode: LAN port 0 (192.168.1.1/24),
 /// WAN port 1 (203.0.113.1/24), static neighbours on both, and tunnel 1
 /// (plain IPsec tunnel mode, as ipsec-secgw) with two inbound SAs.
@@ -1133,36 +1157,9 @@ impl Bench<'_> {
         let rx = self.p0.rx_queue(0)?;
         let tx = self.p1.tx_queue(0)?;
         let mirror = Arc::new(StatsMirror::default());
-        let job = match mode {
-            Mode::Io => Job::Io {
-                rx,
-                tx,
-                mirror: Arc::clone(&mirror),
-            },
-            _ => {
-                let (rx_port, txs) = if mode == Mode::Decrypt {
-                    (1, vec![Some(tx), None])
-                } else {
-                    (0, vec![None, Some(tx)])
-                };
-                Job::Worker(Box::new(WorkerCtx {
-                    worker: Worker::new(tables.clone(), infos),
-                    rx: vec![(rx_port, rx)],
-                    tx: txs,
-                    punt: None,
-                    inject: None,
-                    idle: IdlePolicy::Busy,
-                    mirror: Some(Arc::clone(&mirror)),
-                    pool: None,
-                }))
-            }
-        };
+        let job = Job::new(mode, rx, tx, tables.clone(), infos, &mirror);
         let stop = Arc::new(AtomicBool::new(false));
-        let stop_w = Arc::clone(&stop);
-        let join = lcore::launch(self.eal, self.lcore, move || match job {
-            Job::Io { rx, tx, mirror } => io_loop(rx, tx, &mirror, &stop_w),
-            Job::Worker(ctx) => run_worker(*ctx, &stop_w),
-        })?;
+        let join = job.launch(self.eal, self.lcore, &stop)?;
         let hz = tsc::hz();
         let warm = (self.seconds * 0.1).max(0.02);
         let t0 = tsc::now();

@@ -29,6 +29,15 @@ fn results(stdout: &str) -> Vec<&str> {
         .collect()
 }
 
+/// The line of variant `want` among `lines` (the test fails if none).
+fn variant<'a>(lines: &[&'a str], want: &str, stdout: &str) -> &'a str {
+    lines
+        .iter()
+        .copied()
+        .find(|l| field(l, "variant") == want)
+        .unwrap_or_else(|| panic!("variant {want} missing:\n{stdout}"))
+}
+
 /// The value of `key=` in a `RESULT` line.
 fn field(line: &str, key: &str) -> String {
     line.split(' ')
@@ -57,10 +66,7 @@ fn perf_dpdk_runs_every_variant_without_drops() {
     ]);
     let results = results(&stdout);
     for want in ["io", "fwd", "encrypt/aes128gcm", "decrypt/aes128gcm"] {
-        let line = results
-            .iter()
-            .find(|l| field(l, "variant") == want)
-            .unwrap_or_else(|| panic!("variant {want} missing:\n{stdout}"));
+        let line = variant(&results, want, &stdout);
         assert_eq!(field(line, "size"), "64", "{line}");
         let packets: u64 = field(line, "packets").parse().unwrap();
         assert!(packets > 0, "{line}");
@@ -131,10 +137,7 @@ fn perf_dpdk_pcap_source_runs_every_variant_without_drops() {
     }
     let results = medians;
     for want in ["io", "fwd", "encrypt/aes128gcm", "decrypt/aes128gcm"] {
-        let line = results
-            .iter()
-            .find(|l| field(l, "variant") == want)
-            .unwrap_or_else(|| panic!("variant {want} missing:\n{stdout}"));
+        let line = variant(&results, want, &stdout);
         let packets: u64 = field(line, "packets").parse().unwrap();
         assert!(packets > 0, "{line}");
         assert_eq!(field(line, "drops"), "none", "{line}");
@@ -167,10 +170,7 @@ fn perf_dpdk_crypto_ring() {
         "{stdout}"
     );
     assert!(!stdout.contains("backend=ipsec-mb"), "{stdout}");
-    let line = results(&stdout)
-        .into_iter()
-        .find(|l| field(l, "variant") == "encrypt/aes128gcm")
-        .unwrap_or_else(|| panic!("encrypt missing:\n{stdout}"));
+    let line = variant(&results(&stdout), "encrypt/aes128gcm", &stdout);
     assert_eq!(field(line, "drops"), "none", "{line}");
 }
 
